@@ -1,0 +1,5 @@
+"""``python -m reorg`` runs the CLI."""
+
+from reorg.cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""Frozen values shared by every layer: bindings, targets, steps, plans and the closed sets.
+
+Nothing here does I/O or imports a third-party library. Glossary:
+
+- service: a named program (``mana-auth``).
+- host: a machine (``mac-mini``, ``windows-gpu``, ``dev``).
+- port: a TCP port number, 1-65535.
+- binding: a service's port on a host, keyed by (service, host).
+- move: one change of one binding's port on its host.
+- temp port: a port from the temp pool, held between a ``to-temp`` and a ``from-temp`` step.
+- wave: moves that may run together; waves run in order.
+- step: one numbered move of a plan, in execution order.
+- plan: the steps plus the strategy, options and metrics that produced them.
+- strategy: a planner found through the registry (``greedy``, ``cpsat``).
+- journal: the record of which steps of a plan were executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+PLAN_FORMAT = "reorg-plan/1"
+DEFAULT_TEMP_PORTS = (39000, 39099)
+
+
+class ReorgError(Exception):
+    """Anything the user can fix. The message is one line and says what to do."""
+
+
+class Scope(str, Enum):
+    """Where a port belongs: to one host, or to one service across all hosts."""
+
+    HOST = "host"
+    GLOBAL = "global"
+
+
+class PairMode(str, Enum):
+    """Whether a frontend and its backend must arrive in the same wave."""
+
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class Objective(str, Enum):
+    """Which figure a planner minimises first."""
+
+    MOVES = "moves"
+    WAVES = "waves"
+
+
+class Strategy(str, Enum):
+    """Planners of the registry; the CLI's --strategy choices."""
+
+    CPSAT = "cpsat"
+    GREEDY = "greedy"
+
+
+class StepKind(str, Enum):
+    MOVE = "move"
+    TO_TEMP = "to-temp"
+    FROM_TEMP = "from-temp"
+    RETIRE = "retire"
+
+
+@dataclass(frozen=True, order=True)
+class Binding:
+    """A service listening on a port of a host. ``line`` is its file line (header = 1)."""
+
+    service: str
+    host: str
+    port: int
+    category: str = ""
+    status: str = ""
+    pair: str = ""
+    line: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.service, self.host)
+
+
+@dataclass(frozen=True, order=True)
+class TargetRow:
+    """One row of target.csv. ``host`` None applies to every host; ``port`` None retires."""
+
+    service: str
+    host: str | None
+    port: int | None
+    category: str = ""
+    pair: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, order=True)
+class Range:
+    """A port range of the schema and the category it serves."""
+
+    start: int
+    end: int
+    category: str
+    purpose: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class Reservation:
+    """A port kept for a service that runs nowhere (yet). ``host`` None means every host."""
+
+    service: str
+    host: str | None
+    port: int
+    line: int = 0
+
+
+@dataclass(frozen=True, order=True)
+class Goal:
+    """Where one binding should end: ``to_port`` None retires it; equal ports keep it."""
+
+    service: str
+    host: str
+    from_port: int
+    to_port: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.service, self.host)
+
+    @property
+    def moves(self) -> bool:
+        return self.to_port != self.from_port
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The resolved input of every planner and of the verifier.
+
+    ``goals`` has one entry per current binding, in the order of ``bindings``.
+    ``pairs`` are (frontend, backend) service names, both known.
+    """
+
+    bindings: tuple[Binding, ...]
+    goals: tuple[Goal, ...]
+    reservations: tuple[Reservation, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()
+    current_path: str = ""
+    target_path: str = ""
+    current_sha256: str = ""
+    target_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Everything that changes a plan. Part of the plan file, so no timings."""
+
+    scope: Scope = Scope.HOST
+    temp_ports: tuple[int, int] = DEFAULT_TEMP_PORTS
+    max_per_wave: int | None = None
+    pairs: PairMode = PairMode.HARD
+    objective: Objective = Objective.MOVES
+    time_limit: float = 10.0
+    pair_digits: int = 1
+
+    def to_dict(self) -> dict:
+        return {
+            "scope": self.scope.value,
+            "temp_ports": f"{self.temp_ports[0]}-{self.temp_ports[1]}",
+            "max_per_wave": self.max_per_wave,
+            "pairs": self.pairs.value,
+            "objective": self.objective.value,
+            "time_limit": self.time_limit,
+            "pair_digits": self.pair_digits,
+        }
+
+
+@dataclass(frozen=True, order=True)
+class Step:
+    """One numbered move. ``to_port`` is None for a retirement."""
+
+    step: int
+    wave: int
+    service: str
+    host: str
+    from_port: int
+    to_port: int | None
+    kind: StepKind
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "wave": self.wave,
+            "service": self.service,
+            "host": self.host,
+            "from_port": self.from_port,
+            "to_port": self.to_port,
+            "kind": self.kind.value,
+        }
+
+
+@dataclass(frozen=True)
+class Metrics:
+    moves: int
+    temp_moves: int
+    waves: int
+    lower_bound_moves: int
+    lower_bound_waves: int
+    optimal: bool
+    pairs_split: int
+
+    def to_dict(self) -> dict:
+        return {
+            "moves": self.moves,
+            "temp_moves": self.temp_moves,
+            "waves": self.waves,
+            "lower_bound_moves": self.lower_bound_moves,
+            "lower_bound_waves": self.lower_bound_waves,
+            "optimal": self.optimal,
+            "pairs_split": self.pairs_split,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    strategy: str
+    options: PlanOptions
+    steps: tuple[Step, ...]
+    metrics: Metrics
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, found by the verifier. ``step`` is None for whole-plan rules."""
+
+    rule: str
+    message: str
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    violations: tuple[Violation, ...]
+    metrics: Metrics | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations

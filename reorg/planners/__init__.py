@@ -1,0 +1,76 @@
+"""Planner registry: a strategy name maps to a function ``Problem -> Plan``.
+
+Planners never import the verifier; ``commands`` verifies every plan they return.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from reorg.model import Metrics, Plan, ReorgError, Step, StepKind, Strategy
+from reorg.problem import Problem, lower_bound_moves, lower_bound_waves
+
+PlannerFn = Callable[[Problem], Plan]
+
+
+def get_planner(strategy: Strategy) -> PlannerFn:
+    """The planner for ``strategy``; imported lazily so greedy runs without loading ortools."""
+    if strategy is Strategy.GREEDY:
+        from reorg.planners.greedy import plan_greedy
+
+        return plan_greedy
+    if strategy is Strategy.CPSAT:
+        from reorg.planners.cpsat import plan_cpsat
+
+        return plan_cpsat
+    raise ReorgError(f"unknown strategy {strategy!r}; choose one of {[s.value for s in Strategy]}")
+
+
+def count_pairs_split(problem: Problem, steps: tuple[Step, ...]) -> int:
+    """Pairs (frontend, backend on one host, both moving) whose arrivals fall in different waves."""
+    arrival: dict[tuple[str, str], int] = {}
+    for s in steps:
+        if s.kind in (StepKind.MOVE, StepKind.FROM_TEMP):
+            arrival[(s.service, s.host)] = s.wave
+    split = 0
+    for a, b in problem.pair_links:
+        ga, gb = problem.goals[a], problem.goals[b]
+        if arrival.get(ga.key) != arrival.get(gb.key):
+            split += 1
+    return split
+
+
+def make_plan(
+    problem: Problem,
+    strategy: str,
+    steps: list[Step] | tuple[Step, ...],
+    proven_optimal: bool = False,
+    notes: tuple[str, ...] = (),
+) -> Plan:
+    """Number the steps in execution order and attach the metrics beside their bounds.
+
+    Steps are sorted by (wave, host, service, kind) so equal plans print identically.
+    ``optimal`` is true when the solver proved it, or when moves and waves meet their bounds.
+    """
+    order = {StepKind.RETIRE: 0, StepKind.TO_TEMP: 1, StepKind.MOVE: 2, StepKind.FROM_TEMP: 3}
+    ordered = sorted(steps, key=lambda s: (s.wave, s.host, s.service, order[s.kind]))
+    numbered = tuple(
+        Step(k, s.wave, s.service, s.host, s.from_port, s.to_port, s.kind)
+        for k, s in enumerate(ordered, start=1)
+    )
+    moves = len(numbered)
+    temp_moves = sum(1 for s in numbered if s.kind is StepKind.TO_TEMP)
+    waves = max((s.wave for s in numbered), default=0)
+    lb_moves = lower_bound_moves(problem)
+    lb_waves = lower_bound_waves(problem, moves)
+    meets = moves == lb_moves and waves == lb_waves
+    metrics = Metrics(
+        moves=moves,
+        temp_moves=temp_moves,
+        waves=waves,
+        lower_bound_moves=lb_moves,
+        lower_bound_waves=lb_waves,
+        optimal=bool(proven_optimal or meets),
+        pairs_split=count_pairs_split(problem, numbered),
+    )
+    return Plan(strategy=strategy, options=problem.options, steps=numbered, metrics=metrics, notes=notes)

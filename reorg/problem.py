@@ -1,0 +1,327 @@
+"""Derived facts of an instance: movers, who blocks whom, components, cycles, bounds, temp pool.
+
+Planners build on a ``Problem``; the verifier deliberately does not (it replays plans from the
+raw ``Instance``), so a mistake here cannot hide in both.
+
+The *blocking graph* has an arrow A -> B when binding B currently holds the port that mover A
+wants (on A's host under ``--scope host``; on any host, for another service, under
+``--scope global``). A cannot arrive until B has left. Without collisions and with host scope
+every node has at most one arrow in and one out, so the graph is disjoint chains and cycles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from reorg.model import Goal, Instance, PlanOptions, ReorgError, Scope
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A reason the target cannot be reached, whatever the plan."""
+
+    kind: str  # "same-target", "held-by-fixed", "reserved", "final-collision"
+    host: str
+    port: int
+    services: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Index-based view of an instance for planners. Index i refers to ``instance.goals[i]``."""
+
+    instance: Instance
+    options: PlanOptions
+    goals: tuple[Goal, ...]
+    movers: tuple[int, ...]  # indices of goals whose port changes (retirements included)
+    blockers: dict[int, tuple[int, ...]]  # mover -> indices that must leave its target first
+    temp_pool: tuple[int, ...]
+    components: tuple[tuple[int, ...], ...]  # movers only, sorted, coupled by blocking or pairs
+    pair_links: tuple[tuple[int, int], ...]  # (frontend idx, backend idx), both arriving movers
+    shared_leavers: tuple[tuple[int, ...], ...]  # movers leaving one (host, port) together
+    cyclic: tuple[tuple[int, ...], ...]  # non-trivial strongly connected components
+
+    @property
+    def n(self) -> int:
+        return len(self.movers)
+
+    @property
+    def c(self) -> int:
+        return len(self.cyclic)
+
+    def is_retire(self, i: int) -> bool:
+        return self.goals[i].to_port is None
+
+    def temp_domain(self, i: int) -> str:
+        """The resource a temp port belongs to: one pool per host, or one for all hosts."""
+        return self.goals[i].host if self.options.scope is Scope.HOST else "*"
+
+
+def port_owner_key(scope: Scope, host: str, port: int) -> tuple:
+    return (host, port) if scope is Scope.HOST else ("*", port)
+
+
+def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
+    """Every reason the target is infeasible, sorted. Empty means a plan exists (given temps)."""
+    conflicts: list[Conflict] = []
+    final: dict[tuple, list[Goal]] = defaultdict(list)
+    for g in instance.goals:
+        if g.to_port is not None:
+            final[port_owner_key(scope, g.host, g.to_port)].append(g)
+    for key, goals in sorted(final.items()):
+        services = sorted({g.service for g in goals})
+        if len(services) < 2 and len(goals) < 2:
+            continue
+        if scope is Scope.GLOBAL and len(services) < 2:
+            continue  # a service's own bindings on several hosts never clash
+        movers = [g for g in goals if g.moves]
+        fixed = [g for g in goals if not g.moves]
+        port = goals[0].to_port
+        hosts = sorted({g.host for g in goals})
+        where = hosts[0] if scope is Scope.HOST else ",".join(hosts)
+        names = ", ".join(f"{g.service}@{g.host}" for g in sorted(goals))
+        if len(fixed) >= 2 and not movers:
+            kind, why = "final-collision", f"{names} all keep port {port}"
+        elif fixed:
+            kind, why = "held-by-fixed", (
+                f"{', '.join(f'{g.service}@{g.host}' for g in sorted(movers))} target port {port}, "
+                f"which {', '.join(f'{g.service}@{g.host}' for g in sorted(fixed))} keeps"
+            )
+        else:
+            kind, why = "same-target", f"{names} all target port {port}"
+        conflicts.append(Conflict(kind, where, port, tuple(services), why))
+    for r in instance.reservations:
+        for g in instance.goals:
+            if g.to_port != r.port or g.service == r.service:
+                continue
+            if scope is Scope.HOST and r.host is not None and r.host != g.host:
+                continue
+            conflicts.append(
+                Conflict(
+                    "reserved",
+                    g.host,
+                    r.port,
+                    (g.service, r.service),
+                    f"{g.service}@{g.host} ends on port {r.port}, reserved for {r.service}"
+                    + (f" on {r.host}" if r.host else " on every host"),
+                )
+            )
+    return sorted(set(conflicts), key=lambda c: (c.host, c.port, c.kind, c.services))
+
+
+def temp_pool(instance: Instance, options: PlanOptions) -> tuple[int, ...]:
+    """Ports of the temp range that no table and no reservation mentions on any host."""
+    lo, hi = options.temp_ports
+    used = {b.port for b in instance.bindings}
+    used |= {g.to_port for g in instance.goals if g.to_port is not None}
+    used |= {r.port for r in instance.reservations}
+    return tuple(p for p in range(lo, hi + 1) if p not in used)
+
+
+def build_problem(instance: Instance, options: PlanOptions) -> Problem:
+    """Derive the planning view, or raise ``ReorgError`` explaining why no plan can exist."""
+    conflicts = find_conflicts(instance, options.scope)
+    if conflicts:
+        first = conflicts[0]
+        more = f" (and {len(conflicts) - 1} more; run 'reorg check')" if len(conflicts) > 1 else ""
+        raise ReorgError(
+            f"target is infeasible on {first.host} port {first.port}: {first.message}{more}; "
+            "give one of them another port in target.csv"
+        )
+    goals = instance.goals
+    scope = options.scope
+    holders: dict[tuple, list[int]] = defaultdict(list)
+    for i, g in enumerate(goals):
+        holders[port_owner_key(scope, g.host, g.from_port)].append(i)
+    movers = tuple(i for i, g in enumerate(goals) if g.moves)
+    blockers: dict[int, tuple[int, ...]] = {}
+    for i in movers:
+        g = goals[i]
+        if g.to_port is None:
+            blockers[i] = ()
+            continue
+        found = holders.get(port_owner_key(scope, g.host, g.to_port), ())
+        blockers[i] = tuple(j for j in found if j != i and goals[j].service != g.service)
+    shared = tuple(
+        tuple(sorted(idx))
+        for _, idx in sorted(holders.items())
+        if len([j for j in idx if goals[j].moves]) >= 2
+        for idx in [[j for j in idx if goals[j].moves]]
+    )
+    pair_links = _pair_links(instance, goals)
+    components = _components(movers, blockers, pair_links, shared)
+    cyclic = _cyclic_components(movers, blockers)
+    pool = temp_pool(instance, options)
+    if cyclic and not pool:
+        lo, hi = options.temp_ports
+        sample = goals[cyclic[0][0]]
+        raise ReorgError(
+            f"{len(cyclic)} cycle(s) need a temp port but the pool {lo}-{hi} has none free "
+            f"(first on {sample.host}, port {sample.from_port}); pass a larger --temp-ports range"
+        )
+    return Problem(
+        instance=instance,
+        options=options,
+        goals=goals,
+        movers=movers,
+        blockers=blockers,
+        temp_pool=pool,
+        components=components,
+        pair_links=pair_links,
+        shared_leavers=shared,
+        cyclic=cyclic,
+    )
+
+
+def _pair_links(instance: Instance, goals: tuple[Goal, ...]) -> tuple[tuple[int, int], ...]:
+    """(frontend, backend) index pairs on one host where both move to a new port."""
+    at = {(g.service, g.host): i for i, g in enumerate(goals)}
+    links = []
+    for front, back in instance.pairs:
+        for (service, host), i in at.items():
+            if service != front:
+                continue
+            j = at.get((back, host))
+            if j is None:
+                continue
+            if goals[i].moves and goals[j].moves and goals[i].to_port and goals[j].to_port:
+                links.append((i, j))
+    return tuple(sorted(links))
+
+
+def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], ...]:
+    parent = {i: i for i in movers}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        if a in parent and b in parent:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+
+    for i in movers:
+        for j in blockers[i]:
+            union(i, j)
+    for a, b in pair_links:
+        union(a, b)
+    for group in shared:
+        for j in group[1:]:
+            union(group[0], j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in movers:
+        groups[find(i)].append(i)
+    return tuple(sorted(tuple(sorted(g)) for g in groups.values()))
+
+
+def _cyclic_components(movers, blockers) -> tuple[tuple[int, ...], ...]:
+    """Non-trivial strongly connected components of the blocking graph (iterative Tarjan)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    result = []
+    counter = 0
+    for root in movers:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, pos = work.pop()
+            if pos == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = [j for j in blockers.get(node, ()) if j in blockers]
+            if pos < len(succ):
+                work.append((node, pos + 1))
+                nxt = succ[pos]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                if len(comp) > 1:
+                    result.append(tuple(sorted(comp)))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return tuple(sorted(result))
+
+
+def lower_bound_moves(problem: Problem) -> int:
+    """n + c: every mover moves once, and each cycle needs one extra move through a temp port."""
+    return problem.n + problem.c
+
+
+def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
+    """The fewest waves any plan with ``moves`` moves can take (default: the fewest moves).
+
+    For fewest-move plans: max(longest chain, longest simple cycle + 1, ceil(moves / cap)).
+    A plan that spends extra temps can cut chains, so it only gets: 2 if anyone waits, and
+    ceil(moves / cap).
+    """
+    if not problem.movers:
+        return 0
+    lb_moves = lower_bound_moves(problem)
+    moves = lb_moves if moves is None else moves
+    cap = problem.options.max_per_wave
+    by_cap = math.ceil(moves / cap) if cap else 1
+    anyone_waits = any(problem.blockers[i] for i in problem.movers)
+    if moves > lb_moves:
+        return max(by_cap, 2 if anyone_waits else 1)
+    in_cycle = {i for comp in problem.cyclic for i in comp}
+    best = 2 if problem.cyclic else 1
+    for comp in problem.cyclic:
+        edges = sum(1 for i in comp for j in problem.blockers[i] if j in in_cycle)
+        if edges == len(comp):  # a simple cycle: one temp, then k - 1 moves, then back
+            best = max(best, len(comp) + 1)
+    depth = _acyclic_depths(problem, in_cycle)
+    if depth:
+        best = max(best, max(depth.values()))
+    return max(best, by_cap)
+
+
+def _acyclic_depths(problem: Problem, in_cycle: set[int]) -> dict[int, int]:
+    """Longest wait chain ending at each acyclic mover: its earliest possible arrival wave.
+
+    A cycle member may leave in wave 1 (to a temp), so it contributes a leave time of 1.
+    """
+    depth: dict[int, int] = {}
+    for start in problem.movers:
+        if start in depth or start in in_cycle:
+            continue
+        stack = [start]
+        while stack:
+            node = stack[-1]
+            pending = [
+                j for j in problem.blockers[node]
+                if j not in in_cycle and j in problem.blockers and j not in depth
+            ]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if node in depth:
+                continue
+            leave = [
+                1 if j in in_cycle else depth.get(j, 0) for j in problem.blockers[node]
+            ]
+            depth[node] = 1 + max(leave, default=0)
+    return depth
