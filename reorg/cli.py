@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Plan and run port reorganisations without two services ever fighting over a port.",
+    pretty_exceptions_enable=False,
 )
 
 CURRENT = typer.Option(Path("data/current.csv"), "--current", help="Where each service listens now.")
