@@ -28,6 +28,18 @@ class ReorgError(Exception):
     """Anything the user can fix. The message is one line and says what to do."""
 
 
+def parse_port_range(text: str) -> tuple[int, int]:
+    """``"39000-39099"`` -> (39000, 39099); a ReorgError for anything else."""
+    lo, sep, hi = str(text).strip().partition("-")
+    try:
+        start, end = int(lo), int(hi)
+    except ValueError:
+        start = end = 0
+    if not sep or not (1 <= start <= end <= 65535):
+        raise ReorgError(f"port range {text!r} must look like 39000-39099 (1-65535, low-high)")
+    return (start, end)
+
+
 class Scope(str, Enum):
     """Where a port belongs: to one host, or to one service across all hosts."""
 

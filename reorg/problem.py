@@ -153,7 +153,7 @@ def build_problem(instance: Instance, options: PlanOptions) -> Problem:
     )
     pair_links = _pair_links(instance, goals)
     components = _components(movers, blockers, pair_links, shared)
-    cyclic = _cyclic_components(movers, blockers)
+    cyclic = cyclic_components(movers, blockers)
     pool = temp_pool(instance, options)
     if cyclic and not pool:
         lo, hi = options.temp_ports
@@ -221,7 +221,7 @@ def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], 
     return tuple(sorted(tuple(sorted(g)) for g in groups.values()))
 
 
-def _cyclic_components(movers, blockers) -> tuple[tuple[int, ...], ...]:
+def cyclic_components(movers, blockers) -> tuple[tuple[int, ...], ...]:
     """Non-trivial strongly connected components of the blocking graph (iterative Tarjan)."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}

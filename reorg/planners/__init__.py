@@ -5,20 +5,22 @@ Planners never import the verifier; ``commands`` verifies every plan they return
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from reorg.model import Metrics, Plan, ReorgError, Step, StepKind, Strategy
 from reorg.problem import Problem, lower_bound_moves, lower_bound_waves
 
-PlannerFn = Callable[[Problem], Plan]
+Progress = Callable[[str], None]
+PlannerFn = Callable[[Problem, Optional[Progress]], Plan]
 
 
 def get_planner(strategy: Strategy) -> PlannerFn:
-    """The planner for ``strategy``; imported lazily so greedy runs without loading ortools."""
+    """The planner for ``strategy``: ``fn(problem, progress)``. Imported lazily, so greedy
+    runs without loading ortools."""
     if strategy is Strategy.GREEDY:
         from reorg.planners.greedy import plan_greedy
 
-        return plan_greedy
+        return lambda problem, progress=None: plan_greedy(problem)
     if strategy is Strategy.CPSAT:
         from reorg.planners.cpsat import plan_cpsat
 
