@@ -7,13 +7,17 @@ other exception is a bug and keeps its traceback (exit 1).
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from reorg.model import PairMode, ReorgError, Scope
+from reorg import commands, render
+from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
 
 app = typer.Typer(
     add_completion=False,
@@ -35,14 +39,264 @@ def fail(message: str, code: int = 2) -> None:
 
 # ---- check (issue 2) -------------------------------------------------------------------------
 
+RANGES = typer.Option(
+    None,
+    "--ranges",
+    help="Port ranges per category (start,end,category,purpose). "
+    "Default: data/ranges.csv, or no range checks if that file is missing.",
+    show_default=False,
+)
+PAIR_DIGITS = typer.Option(
+    1, "--pair-digits", min=1, max=2, help="How many last digits a 50xx frontend shares with its 30xx backend."
+)
+
+
+@app.callback()
+def _commands() -> None:
+    # Without a callback typer runs a lone command as the app itself ("reorg --current ...");
+    # this keeps "reorg check" a subcommand whichever sections are present.
+    pass
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn ``ReorgError`` into ``error: ...`` and exit 2 inside a command.
+
+    ``main()`` does the same, but typer's CliRunner calls the app directly, so each command
+    wraps its work in this to behave the same in tests.
+    """
+    try:
+        yield
+    except ReorgError as exc:
+        fail(str(exc))
+
+
+@app.command("check")
+def check_command(
+    current: Path = CURRENT,
+    target: Path = TARGET,
+    ranges: Optional[Path] = RANGES,
+    scope: Scope = SCOPE,
+    pair_digits: int = PAIR_DIGITS,
+    json_output: bool = JSON,
+) -> None:
+    """Report collisions now and problems of the target; exit 0 clean, 1 problems, 2 bad input."""
+    with user_errors():
+        report = commands.check(current, target, ranges, scope, pair_digits)
+    typer.echo(render.render_check_json(report) if json_output else render.render_check(report), nl=False)
+    raise typer.Exit(report.exit_code)
+
 
 # ---- plan (issue 3) --------------------------------------------------------------------------
+
+OUT = typer.Option(Path("plans"), "--out", help="Directory for NAME.md and NAME.json.")
+STRATEGY = typer.Option(Strategy.CPSAT, "--strategy", help="Which planner makes the plan.")
+TEMP_PORTS = typer.Option(
+    f"{DEFAULT_TEMP_PORTS[0]}-{DEFAULT_TEMP_PORTS[1]}", "--temp-ports",
+    help="Pool for temp ports (ports named anywhere in the tables are left out).",
+)
+MAX_PER_WAVE = typer.Option(None, "--max-per-wave", min=1, help="At most N steps per wave (all hosts).")
+PAIRS = typer.Option(PairMode.HARD, "--pairs", help="hard: a frontend and its backend arrive in one wave; soft: minimise splits.")
+OBJECTIVE = typer.Option(Objective.MOVES, "--objective", help="moves: fewest moves, then waves; waves: fewest waves, then moves.")
+TIME_LIMIT = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per solve, in deterministic seconds.")
+NAME = typer.Option("reorg", "--name", help="File name of the plan, without extension.")
+VERBOSE = typer.Option(False, "--verbose", "-v", help="Show progress and the solver log on stderr.")
+
+
+def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) -> PlanOptions:
+    return PlanOptions(
+        scope=scope,
+        temp_ports=parse_port_range(temp_ports),
+        max_per_wave=max_per_wave,
+        pairs=pairs,
+        objective=objective,
+        time_limit=time_limit,
+    )
+
+
+def progress_printer(verbose: bool):
+    """Progress lines on stderr (stdout stays clean for JSON); the solver log with --verbose."""
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+    return lambda message: typer.echo(message, err=True)
+
+
+@app.command("plan")
+def plan_command(
+    current: Path = CURRENT,
+    target: Path = TARGET,
+    out: Path = OUT,
+    strategy: Strategy = STRATEGY,
+    scope: Scope = SCOPE,
+    temp_ports: str = TEMP_PORTS,
+    max_per_wave: Optional[int] = MAX_PER_WAVE,
+    pairs: PairMode = PAIRS,
+    objective: Objective = OBJECTIVE,
+    time_limit: float = TIME_LIMIT,
+    name: str = NAME,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
+    with user_errors():
+        options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
+        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose))
+    typer.echo(render.render_plan_summary(result.plan, result.seconds, result.paths))
 
 
 # ---- compare (issue 4) -----------------------------------------------------------------------
 
 
+def parse_caps(values: list[str] | None) -> list[int | None]:
+    """``--max-per-wave 5 --max-per-wave 10`` or ``--max-per-wave 5,10``; none means no cap."""
+    caps: list[int | None] = []
+    for value in values or []:
+        for part in value.split(","):
+            part = part.strip()
+            if part.lower() in ("none", "0"):
+                caps.append(None)
+                continue
+            if not part.isdigit() or int(part) < 1:
+                raise ReorgError(f"--max-per-wave {part!r} is not a positive integer (or 'none')")
+            caps.append(int(part))
+    return list(dict.fromkeys(caps)) or [None]
+
+
+@app.command("compare")
+def compare_command(
+    current: Path = CURRENT,
+    target: Path = TARGET,
+    strategies: Optional[list[Candidate]] = typer.Option(
+        None, "--strategies", help="Plans to compare (repeat the option); default: all."
+    ),
+    scope: Scope = SCOPE,
+    temp_ports: str = TEMP_PORTS,
+    max_per_wave: Optional[list[str]] = typer.Option(
+        None, "--max-per-wave", help="Wave cap(s) to compare: repeat it or give 5,10; 'none' for no cap."
+    ),
+    pairs: PairMode = PAIRS,
+    time_limit: float = TIME_LIMIT,
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
+    json_output: bool = JSON,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Plan with several strategies, verify each, and show them side by side with the front."""
+    with user_errors():
+        caps = parse_caps(max_per_wave)
+        options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
+        chosen = list(dict.fromkeys(strategies or list(Candidate)))
+        result = commands.compare(current, target, options, chosen, caps, out, progress_printer(verbose))
+    if json_output:
+        typer.echo(render.render_compare_json(result.rows), nl=False)
+        return
+    typer.echo(render.render_compare(result.rows), nl=False)
+    typer.echo("* = on the moves-versus-waves front (no other plan has both fewer moves and fewer waves)")
+    for path in result.paths:
+        typer.echo(f"wrote {path}")
+
+
 # ---- execute: status, next, done, undo, history (issue 5) ------------------------------------
+
+
+EXEC_PLAN = typer.Option(None, "--plan", help="The plan file. [default: the only *.json plan in plans/]", show_default=False)
+EXEC_JOURNAL = typer.Option(
+    None, "--journal", help="The journal. [default: NAME.journal.json beside the plan]", show_default=False
+)
+EXEC_HOSTS = typer.Option(
+    None, "--hosts", help="host,address CSV for probes. [default: hosts.csv beside the plan, if any]", show_default=False
+)
+EXEC_NO_PROBE = typer.Option(False, "--no-probe", help="Skip the TCP probes (offline runs); checks are recorded as skipped.")
+EXEC_FORCE = typer.Option(False, "--force", help="Record the step even though a check failed (marked forced).")
+EXEC_FORCE_UNLOCK = typer.Option(False, "--force-unlock", help="First remove a lock left by a session that is no longer running.")
+
+
+def emit_step_report(report, json_output: bool) -> None:
+    """Print a next/done/undo report; a failed check exits 1."""
+    typer.echo(render.render_execution_json(report) if json_output else render.render_step_report(report), nl=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("status")
+def status_command(
+    plan: Optional[Path] = EXEC_PLAN, journal: Optional[Path] = EXEC_JOURNAL, json_output: bool = JSON
+) -> None:
+    """Where execution stands: steps done, the last one, the next one, any failed step. Never writes."""
+    with user_errors():
+        report = commands.execution_status(plan, journal)
+    typer.echo(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
+
+
+@app.command("next")
+def next_command(
+    plan: Optional[Path] = EXEC_PLAN,
+    journal: Optional[Path] = EXEC_JOURNAL,
+    hosts: Optional[Path] = EXEC_HOSTS,
+    no_probe: bool = EXEC_NO_PROBE,
+    json_output: bool = JSON,
+) -> None:
+    """Show the next step's checklist and check that its new port is free (exit 1 if not)."""
+    with user_errors():
+        report = commands.prepare_next(plan, journal, hosts, not no_probe)
+    emit_step_report(report, json_output)
+
+
+@app.command("done")
+def done_command(
+    step: Optional[int] = typer.Argument(None, help="The step performed. [default: the next one]", show_default=False),
+    plan: Optional[Path] = EXEC_PLAN,
+    journal: Optional[Path] = EXEC_JOURNAL,
+    hosts: Optional[Path] = EXEC_HOSTS,
+    no_probe: bool = EXEC_NO_PROBE,
+    force: bool = EXEC_FORCE,
+    force_unlock: bool = EXEC_FORCE_UNLOCK,
+    json_output: bool = JSON,
+) -> None:
+    """Record a performed step after its post-checks; a failed check records it as failed (exit 1)."""
+    with user_errors():
+        report = commands.record_done(plan, step, journal, hosts, not no_probe, force, force_unlock)
+    emit_step_report(report, json_output)
+
+
+@app.command("undo")
+def undo_command(
+    plan: Optional[Path] = EXEC_PLAN,
+    journal: Optional[Path] = EXEC_JOURNAL,
+    hosts: Optional[Path] = EXEC_HOSTS,
+    no_probe: bool = EXEC_NO_PROBE,
+    force: bool = EXEC_FORCE,
+    force_unlock: bool = EXEC_FORCE_UNLOCK,
+    preview: bool = typer.Option(
+        False, "--preview", help="Only show the rollback and check its old port is free; record nothing."
+    ),
+    json_output: bool = JSON,
+) -> None:
+    """Record the rollback of the last done (or failed) step after its reversed checks."""
+    with user_errors():
+        report = commands.record_undo(plan, journal, hosts, not no_probe, force, force_unlock, preview)
+    emit_step_report(report, json_output)
+
+
+@app.command("history")
+def history_command(
+    plan: Optional[Path] = EXEC_PLAN, journal: Optional[Path] = EXEC_JOURNAL, json_output: bool = JSON
+) -> None:
+    """The journal as a table, oldest event first. Never writes."""
+    with user_errors():
+        report = commands.journal_history(plan, journal)
+    typer.echo(render.render_execution_json(report) if json_output else render.render_history(report), nl=False)
+
+
+@app.command("reset")
+def reset_command(
+    plan: Optional[Path] = EXEC_PLAN,
+    journal: Optional[Path] = EXEC_JOURNAL,
+    force_unlock: bool = EXEC_FORCE_UNLOCK,
+    json_output: bool = JSON,
+) -> None:
+    """Move the journal aside (NAME.journal.json.bak-N, never deleted) to start over at step 1."""
+    with user_errors():
+        journal_path, backup = commands.reset_journal(plan, journal, force_unlock)
+    text = render.render_reset_json(journal_path, backup) if json_output else render.render_reset(journal_path, backup)
+    typer.echo(text, nl=False)
 
 
 def main() -> None:

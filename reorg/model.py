@@ -68,6 +68,15 @@ class Strategy(str, Enum):
     GREEDY = "greedy"
 
 
+class Candidate(str, Enum):
+    """Plans ``reorg compare`` can put side by side; the CLI's --strategies choices."""
+
+    GREEDY = "greedy"
+    CPSAT_MOVES = "cpsat-moves"
+    CPSAT_WAVES = "cpsat-waves"
+    PARETO = "pareto"
+
+
 class StepKind(str, Enum):
     MOVE = "move"
     TO_TEMP = "to-temp"
@@ -237,6 +246,18 @@ class Plan:
     steps: tuple[Step, ...]
     metrics: Metrics
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One row of ``reorg compare``: a verified plan and how it was made."""
+
+    label: str  # also the plan's file name under --out
+    candidate: Candidate
+    cap: int | None
+    plan: Plan
+    seconds: float  # solve time: shown in the report, never written into a plan file
+    on_front: bool = False
 
 
 @dataclass(frozen=True)

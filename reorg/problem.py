@@ -298,6 +298,17 @@ def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
     return max(best, by_cap)
 
 
+def lower_bound_waves_any(problem: Problem) -> int:
+    """The fewest waves of any plan, however many temps it spends: 2 if anyone waits (a temp
+    lets every waiting move go in wave 2), and ceil((n + c) / cap) since no plan has fewer moves."""
+    if not problem.movers:
+        return 0
+    cap = problem.options.max_per_wave
+    by_cap = math.ceil(lower_bound_moves(problem) / cap) if cap else 1
+    waits = any(problem.blockers[i] for i in problem.movers) or bool(problem.shared_leavers)
+    return max(by_cap, 2 if waits else 1)
+
+
 def _acyclic_depths(problem: Problem, in_cycle: set[int]) -> dict[int, int]:
     """Longest wait chain ending at each acyclic mover: its earliest possible arrival wave.
 

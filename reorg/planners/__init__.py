@@ -28,6 +28,13 @@ def get_planner(strategy: Strategy) -> PlannerFn:
     raise ReorgError(f"unknown strategy {strategy!r}; choose one of {[s.value for s in Strategy]}")
 
 
+def plan_front(problem: Problem, progress: Optional[Progress] = None, greedy: Plan | None = None) -> list[Plan]:
+    """CP-SAT plans along the moves-versus-waves front (see ``cpsat.plan_front``)."""
+    from reorg.planners.cpsat import plan_front as front
+
+    return front(problem, progress, greedy)
+
+
 def count_pairs_split(problem: Problem, steps: tuple[Step, ...]) -> int:
     """Pairs (frontend, backend on one host, both moving) whose arrivals fall in different waves."""
     arrival: dict[tuple[str, str], int] = {}

@@ -29,14 +29,20 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ortools.sat.python import cp_model
 
 from reorg.model import Objective, PairMode, Plan, ReorgError, Step, StepKind
 from reorg.planners import make_plan
-from reorg.problem import Problem, cyclic_components, lower_bound_moves, lower_bound_waves
+from reorg.problem import (
+    Problem,
+    cyclic_components,
+    lower_bound_moves,
+    lower_bound_waves,
+    lower_bound_waves_any,
+)
 
 log = logging.getLogger("reorg.cpsat")
 
@@ -299,23 +305,40 @@ class WaveModel:
 # ---- the strategy --------------------------------------------------------------------------
 
 
-def plan_cpsat(problem: Problem, progress: Progress | None = None) -> Plan:
-    """The default strategy. Raises ReorgError when no plan exists, naming the rules in conflict."""
+def plan_cpsat(
+    problem: Problem,
+    progress: Progress | None = None,
+    wave_budget: int | None = None,
+    greedy: Plan | None = None,
+) -> Plan:
+    """The default strategy. Raises ReorgError when no plan exists, naming the rules in conflict.
+
+    ``wave_budget`` asks for the fewest moves with at most that many waves per component (the
+    points of the moves-versus-waves front); ``greedy`` passes a greedy plan already made.
+    """
     say = progress or (lambda _msg: None)
     opts = problem.options
     if not problem.movers:
         return make_plan(problem, "cpsat", [], proven_optimal=True)
-    greedy = _greedy_or_none(problem)
+    greedy = greedy or _greedy_or_none(problem)
     hints = _hints_from_steps(problem, greedy.steps) if greedy else {}
     build = _SubBuilder(problem)
     comps = problem.components
-    first = ["temps", "waves"] if opts.objective is Objective.MOVES else ["waves", "temps"]
+    if wave_budget is not None:
+        first = ["temps", "waves"]
+    elif opts.objective is Objective.MOVES:
+        first = ["temps", "waves"]
+    else:
+        first = ["waves", "temps"]
     say(f"cpsat: {len(comps)} component(s) of {problem.n} moving binding(s)")
     # 1. each component alone: fewest temps then waves (or waves then temps)
     cache: dict[tuple, tuple[tuple[int, ...], Schedule]] = {}
     schedules: dict[tuple[int, ...], Schedule] = {}
     for k, comp in enumerate(comps, start=1):
-        schedules[comp] = _solve_component(build(comp), problem, first, _compress(comp, hints), None, cache)
+        hint = _compress(comp, hints)
+        if wave_budget is not None and hint is not None and hint.waves > wave_budget:
+            hint = None
+        schedules[comp] = _solve_component(build(comp), problem, first, hint, wave_budget, cache)
         if k % 500 == 0:
             say(f"cpsat: {k}/{len(comps)} components, {len(cache)} distinct shapes")
     # 2. the slowest component sets the waves; the others may use that slack for the later
@@ -323,7 +346,8 @@ def plan_cpsat(problem: Problem, progress: Progress | None = None) -> Plan:
     budget = max(s.waves for s in schedules.values())
     for comp in comps:
         sub = build(comp)
-        if opts.objective is Objective.WAVES or (opts.pairs is PairMode.SOFT and sub.pairs):
+        waves_first = opts.objective is Objective.WAVES and wave_budget is None
+        if waves_first or (opts.pairs is PairMode.SOFT and sub.pairs):
             schedules[comp] = _solve_component(
                 sub, problem, ["temps", "splits"], schedules[comp], budget, cache
             )
@@ -334,10 +358,24 @@ def plan_cpsat(problem: Problem, progress: Progress | None = None) -> Plan:
     # 3. the wave cap and a shared temp pool couple the components
     notes: list[str] = []
     pool = len(problem.temp_pool)
+    moves_first = None
+    if wave_budget is None and opts.objective is Objective.WAVES and opts.max_per_wave is not None:
+        # under a cap extra temps also cost wave slots, so the fewest-moves plan may be faster
+        moves_opts = replace(opts, objective=Objective.MOVES)
+        moves_first = plan_cpsat(replace(problem, options=moves_opts), None, greedy=greedy)
     if opts.max_per_wave is not None or _pool_overflows(problem, merged, pool):
         say("cpsat: merging components under the wave cap and the temp pool")
-        merged = _merge(problem, merged, build, notes, say)
+        alt = None
+        if moves_first is not None:
+            h = _hints_from_steps(problem, moves_first.steps)
+            alt = Schedule({i: a for i, (_, a) in h.items()}, {i: lv for i, (lv, _) in h.items()}, False)
+        merged = _merge(problem, merged, build, notes, say, alt)
     plan = make_plan(problem, "cpsat", _steps(problem, merged), merged.proven, tuple(notes))
+    if wave_budget is not None:
+        return plan
+    if moves_first is not None:
+        if _worse(plan, moves_first, Objective.WAVES):
+            plan = make_plan(problem, "cpsat", moves_first.steps, notes=plan.notes)
     if greedy is not None and _worse(plan, greedy, opts.objective):
         note = "CP-SAT did not beat the greedy plan within the time limit; this is the greedy plan"
         return make_plan(problem, "cpsat", greedy.steps, notes=(note,))
@@ -550,11 +588,25 @@ def _pool_overflows(problem: Problem, sched: Schedule, pool: int) -> bool:
     return False
 
 
-def _merge(problem: Problem, merged: Schedule, build: _SubBuilder, notes: list[str], say: Progress) -> Schedule:
-    """All components together under the cap and the pool: a list schedule, then joint CP-SAT."""
+def _merge(
+    problem: Problem,
+    merged: Schedule,
+    build: _SubBuilder,
+    notes: list[str],
+    say: Progress,
+    alt: Schedule | None = None,
+) -> Schedule:
+    """All components together under the cap and the pool: a list schedule, then joint CP-SAT.
+
+    ``alt`` is another valid joint schedule (the fewest-moves plan, when waves come first); the
+    faster of the two hints the joint model.
+    """
     opts = problem.options
     temps = {i for i in merged.arrive if merged.leave[i] < merged.arrive[i]}
     listed = _list_schedule(problem, temps, len(problem.temp_pool), opts.max_per_wave)
+    if alt is not None and (alt.waves, alt.temps) < (listed.waves, listed.temps):
+        listed = alt
+        temps = {i for i in alt.arrive if alt.leave[i] < alt.arrive[i]}
     moves = problem.n + len(temps)
     bound = lower_bound_waves(problem, moves)
     if opts.objective is Objective.MOVES and listed.waves <= bound:
@@ -574,6 +626,8 @@ def _merge(problem: Problem, merged: Schedule, build: _SubBuilder, notes: list[s
     lower = {"temps": problem.c}
     if opts.objective is Objective.MOVES:
         lower["waves"] = lower_bound_waves(problem)
+    else:
+        lower["waves"] = lower_bound_waves_any(problem)
     wm = WaveModel(sub, listed.waves, opts.time_limit)
     try:
         return wm.solve(stages, opts.pairs, listed, lower)
@@ -729,3 +783,28 @@ def _assign_temp_ports(problem: Problem, sched: Schedule) -> dict[int, int]:
             held_until[port] = a
             out[i] = port
     return out
+
+
+def plan_front(problem: Problem, progress: Progress | None = None, greedy: Plan | None = None) -> list[Plan]:
+    """Plans along the moves-versus-waves front: for each wave budget between the fewest-moves
+    plan's waves and the fewest possible waves, the fewest moves that fit it.
+
+    Each extra temp move can cut a chain or a cycle, so fewer waves cost more moves; the sweep
+    stops where more temps stop helping (the waves-first optimum).
+    """
+    say = progress or (lambda _msg: None)
+    if not problem.movers:
+        return []
+    greedy = greedy or _greedy_or_none(problem)
+    moves_first = plan_cpsat(problem, None, greedy=greedy)
+    waves_opts = replace(problem.options, objective=Objective.WAVES)
+    waves_first = plan_cpsat(replace(problem, options=waves_opts), None, greedy=greedy)
+    low, high = waves_first.metrics.waves, moves_first.metrics.waves
+    plans = [moves_first]
+    for budget in range(high - 1, low - 1, -1):
+        say(f"pareto: fewest moves within {budget} waves per component (front so far: {len(plans)} plans)")
+        try:
+            plans.append(plan_cpsat(problem, None, wave_budget=budget, greedy=greedy))
+        except ReorgError:
+            break
+    return plans

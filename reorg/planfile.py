@@ -1,0 +1,343 @@
+"""Plan files: write a plan as JSON (contract ``reorg-plan/1``) plus its runbook, and read it back.
+
+Reading parses at the boundary: a malformed file raises ``ReorgError`` with one line naming the
+file, and what comes out is a ``model.Plan`` that equals the one written. Writing is atomic
+(temp file in the same directory, fsync, rename), so a crash leaves the old file or the new one.
+No third-party imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reorg.model import (
+    PLAN_FORMAT,
+    Instance,
+    Metrics,
+    Objective,
+    PairMode,
+    Plan,
+    PlanOptions,
+    ReorgError,
+    Scope,
+    Step,
+    StepKind,
+)
+from reorg.render import render_runbook
+
+TOP_KEYS = ("format", "strategy", "options", "inputs", "metrics", "steps", "notes")
+OPTION_KEYS = ("scope", "temp_ports", "max_per_wave", "pairs", "objective", "time_limit", "pair_digits")
+METRIC_KEYS = (
+    "moves", "temp_moves", "waves", "lower_bound_moves", "lower_bound_waves", "optimal", "pairs_split",
+)
+STEP_KEYS = ("step", "wave", "service", "host", "from_port", "to_port", "kind")
+INPUT_TABLES = ("current", "target")
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """A plan read from disk. ``sha256`` is of the file's bytes: the journal names its plan by it."""
+
+    plan: Plan
+    sha256: str
+    inputs: dict
+    path: Path
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def plan_to_dict(plan: Plan, instance: Instance) -> dict:
+    """The ``reorg-plan/1`` object: everything that made the plan, and no timings or dates."""
+    return {
+        "format": PLAN_FORMAT,
+        "strategy": plan.strategy,
+        "options": plan.options.to_dict(),
+        "inputs": {
+            "current": {"path": instance.current_path, "sha256": instance.current_sha256},
+            "target": {"path": instance.target_path, "sha256": instance.target_sha256},
+        },
+        "metrics": plan.metrics.to_dict(),
+        "steps": [s.to_dict() for s in plan.steps],
+        "notes": list(plan.notes),
+    }
+
+
+def render_plan_json(plan: Plan, instance: Instance) -> str:
+    """The plan file's text: sorted keys, two-space indent, one trailing newline."""
+    return json.dumps(plan_to_dict(plan, instance), indent=2, sort_keys=True) + "\n"
+
+
+def check_plan_name(name: str) -> str:
+    """``name`` as a bare file stem, or ``ReorgError`` saying what a valid one looks like."""
+    if not name or not name.strip():
+        raise ReorgError("plan name is empty; pass --name NAME, e.g. --name default")
+    seps = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    if any(sep in name for sep in seps) or "\0" in name:
+        raise ReorgError(
+            f"plan name {name!r} contains a path separator; give a bare name and use --out for the directory"
+        )
+    if name.startswith("."):
+        raise ReorgError(f"plan name {name!r} starts with '.'; give a plain name such as 'default'")
+    for ext in (".json", ".md"):
+        if name.endswith(ext):
+            raise ReorgError(f"plan name {name!r} ends with {ext}; give it without the extension")
+    return name
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` via a temp file in the same directory, fsync and rename."""
+    data = text.encode("utf-8")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise ReorgError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable where the platform allows opening a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_plan_files(
+    plan: Plan, instance: Instance, out_dir: Path, name: str, plan_ref: str | None = None
+) -> tuple[Path, Path]:
+    """Write ``OUT/NAME.md`` (the runbook) and ``OUT/NAME.json`` atomically; return both paths.
+
+    ``plan_ref`` is how the runbook names the JSON file in its commands; it defaults to
+    ``NAME.json``, run from the runbook's own folder, so the same plan gives the same runbook
+    whatever ``--out`` was.
+    """
+    check_plan_name(name)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise ReorgError(f"{out_dir}: exists and is not a directory; pass another --out") from exc
+    except OSError as exc:
+        raise ReorgError(f"{out_dir}: cannot create directory ({exc.strerror or exc})") from exc
+    md_path = out_dir / f"{name}.md"
+    json_path = out_dir / f"{name}.json"
+    ref = plan_ref if plan_ref is not None else json_path.name
+    runbook = render_runbook(plan, instance, name, ref)
+    plan_json = render_plan_json(plan, instance)
+    write_text_atomic(md_path, runbook)
+    write_text_atomic(json_path, plan_json)
+    return md_path, json_path
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def read_plan(path: Path) -> PlanFile:
+    """Load and validate a plan file; every problem is a one-line ``ReorgError`` naming it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ReorgError(f"{path}: no such plan file; run 'reorg plan' first or pass --plan") from exc
+    except IsADirectoryError as exc:
+        raise ReorgError(f"{path}: is a directory, not a plan file; pass --plan DIR/NAME.json") from exc
+    except OSError as exc:
+        raise ReorgError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReorgError(f"{path}: not a {PLAN_FORMAT} file (not UTF-8 text)") from exc
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReorgError(
+            f"{path}: not a {PLAN_FORMAT} file "
+            f"(invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg})"
+        ) from exc
+    plan, inputs = plan_from_dict(obj, str(path))
+    return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path)
+
+
+def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
+    """Validate a decoded ``reorg-plan/1`` object; ``source`` names it in errors. Returns (plan, inputs)."""
+
+    def fail(message: str) -> ReorgError:
+        return ReorgError(f"{source}: {message}")
+
+    if not isinstance(obj, dict):
+        raise fail(f"not a {PLAN_FORMAT} file (expected a JSON object, found {_json_type(obj)})")
+    if "format" not in obj:
+        raise fail(f"not a {PLAN_FORMAT} file (no 'format' key)")
+    if obj["format"] != PLAN_FORMAT:
+        raise fail(f"not a {PLAN_FORMAT} file (format is {obj['format']!r})")
+    _check_keys(obj, TOP_KEYS, "", fail)
+    strategy = obj["strategy"]
+    if not isinstance(strategy, str) or not strategy:
+        raise fail(f"'strategy' must be a non-empty string, not {_show(strategy)}")
+    options = _parse_options(obj["options"], fail)
+    inputs = _parse_inputs(obj["inputs"], fail)
+    metrics = _parse_metrics(obj["metrics"], fail)
+    steps = _parse_steps(obj["steps"], fail)
+    notes = obj["notes"]
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise fail("'notes' must be a list of strings")
+    plan = Plan(strategy=strategy, options=options, steps=steps, metrics=metrics, notes=tuple(notes))
+    return plan, inputs
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _show(value: object) -> str:
+    return json.dumps(value) if not isinstance(value, (dict, list)) else _json_type(value)
+
+
+def _check_keys(obj: object, keys: tuple[str, ...], where: str, fail) -> dict:
+    label = f"{where}: " if where else ""
+    if not isinstance(obj, dict):
+        raise fail(f"{label}expected an object, found {_json_type(obj)}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise fail(f"{label}missing key {missing[0]!r}")
+    extra = sorted(k for k in obj if k not in keys)
+    if extra:
+        raise fail(f"{label}unknown key {extra[0]!r}")
+    return obj
+
+
+def _int(value: object, what: str, fail, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(f"{what} must be an integer, not {_show(value)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"{low}-{high}" if high is not None else f">= {low}"
+        raise fail(f"{what} must be {span}, not {value}")
+    return value
+
+
+def _enum(enum_cls, value: object, what: str, fail):
+    choices = ", ".join(e.value for e in enum_cls)
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise fail(f"{what} is {_show(value)}; expected one of {choices}") from None
+
+
+def _parse_options(obj: object, fail) -> PlanOptions:
+    o = _check_keys(obj, OPTION_KEYS, "options", fail)
+    temp = o["temp_ports"]
+    parts = temp.split("-") if isinstance(temp, str) else []
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise fail(f"options: temp_ports must look like '39000-39099', not {_show(temp)}")
+    lo, hi = int(parts[0]), int(parts[1])
+    if not 1 <= lo <= hi <= 65535:
+        raise fail(f"options: temp_ports {temp!r} is not a range LO-HI with 1 <= LO <= HI <= 65535")
+    cap = o["max_per_wave"]
+    if cap is not None:
+        cap = _int(cap, "options: max_per_wave", fail, low=1)
+    limit = o["time_limit"]
+    number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
+    if not number or not math.isfinite(limit) or limit <= 0:
+        raise fail(f"options: time_limit must be a positive number, not {_show(limit)}")
+    return PlanOptions(
+        scope=_enum(Scope, o["scope"], "options: scope", fail),
+        temp_ports=(lo, hi),
+        max_per_wave=cap,
+        pairs=_enum(PairMode, o["pairs"], "options: pairs", fail),
+        objective=_enum(Objective, o["objective"], "options: objective", fail),
+        time_limit=float(limit),
+        pair_digits=_int(o["pair_digits"], "options: pair_digits", fail, low=0),
+    )
+
+
+def _parse_inputs(obj: object, fail) -> dict:
+    o = _check_keys(obj, INPUT_TABLES, "inputs", fail)
+    inputs = {}
+    for table in INPUT_TABLES:
+        entry = _check_keys(o[table], ("path", "sha256"), f"inputs.{table}", fail)
+        for field in ("path", "sha256"):
+            if not isinstance(entry[field], str):
+                raise fail(f"inputs.{table}.{field} must be a string, not {_show(entry[field])}")
+        inputs[table] = {"path": entry["path"], "sha256": entry["sha256"]}
+    return inputs
+
+
+def _parse_metrics(obj: object, fail) -> Metrics:
+    o = _check_keys(obj, METRIC_KEYS, "metrics", fail)
+    if not isinstance(o["optimal"], bool):
+        raise fail(f"metrics: optimal must be true or false, not {_show(o['optimal'])}")
+    counts = {k: _int(o[k], f"metrics: {k}", fail, low=0) for k in METRIC_KEYS if k != "optimal"}
+    return Metrics(optimal=o["optimal"], **counts)
+
+
+def _parse_steps(obj: object, fail) -> tuple[Step, ...]:
+    if not isinstance(obj, list):
+        raise fail(f"'steps' must be a list, not {_json_type(obj)}")
+    steps = []
+    previous_wave = 0
+    for i, raw in enumerate(obj):
+        where = f"steps[{i}]"
+        s = _check_keys(raw, STEP_KEYS, where, fail)
+        number = _int(s["step"], f"{where}: step", fail)
+        if number != i + 1:
+            raise fail(f"steps are not numbered 1..N ({where} has step {number}, expected {i + 1})")
+        wave = _int(s["wave"], f"step {number}: wave", fail, low=1)
+        if wave < previous_wave:
+            raise fail(f"step {number}: wave goes down from {previous_wave} to {wave}")
+        if wave > previous_wave + 1:
+            raise fail(
+                f"step {number}: wave {wave} follows wave {previous_wave}; waves run 1..W with none empty"
+            )
+        previous_wave = wave
+        for field in ("service", "host"):
+            if not isinstance(s[field], str) or not s[field]:
+                raise fail(f"step {number}: {field} must be a non-empty string, not {_show(s[field])}")
+        kind = _enum(StepKind, s["kind"], f"step {number}: kind", fail)
+        from_port = _int(s["from_port"], f"step {number}: from_port", fail, low=1, high=65535)
+        to_port = s["to_port"]
+        if kind is StepKind.RETIRE:
+            if to_port is not None:
+                raise fail(f"step {number}: a retire step has to_port null, not {_show(to_port)}")
+        else:
+            if to_port is None:
+                raise fail(f"step {number}: a {kind.value} step needs a to_port (only retire has null)")
+            to_port = _int(to_port, f"step {number}: to_port", fail, low=1, high=65535)
+        steps.append(Step(number, wave, s["service"], s["host"], from_port, to_port, kind))
+    return tuple(steps)

@@ -1,0 +1,310 @@
+"""Read and validate the CSV tables into model values; the only module that uses pandas.
+
+Three tables, formats in ``data/README.md``:
+
+- ``current.csv``: one row per binding, ``service,host,port`` (+ ``category,status,pair,note``).
+- ``target.csv``: ``service,port`` (+ ``host,category,pair,note``); resolved into one ``Goal``
+  per binding plus ``Reservation``s.
+- ``ranges.csv``: ``start,end,category`` (+ ``purpose``), the port schema's ranges.
+
+Every cell is read as a string and parsed here, so each mistake gets one ``ReorgError`` naming
+the file and line (header = 1) and saying what to do. A DataFrame never leaves this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reorg.model import Binding, Goal, Instance, Range, ReorgError, Reservation, TargetRow
+
+CURRENT_REQUIRED = ("service", "host", "port")
+TARGET_REQUIRED = ("service", "port")
+RANGES_REQUIRED = ("start", "end", "category")
+PORT_MIN, PORT_MAX = 1, 65535
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything ``reorg check`` reads: the raw rows of each table and the resolved instance."""
+
+    bindings: tuple[Binding, ...]
+    targets: tuple[TargetRow, ...]
+    ranges: tuple[Range, ...]
+    ranges_path: str | None
+    instance: Instance
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One CSV file, trimmed: ``rows`` are (file line, {column: cell}) with blank lines dropped."""
+
+    path: str
+    sha256: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, str]], ...]
+
+
+def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
+    """Read one CSV as strings; wrap OS, decoding and parser errors with the file named."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ReorgError(f"{name}: no such file; check the path or pass another one") from None
+    except IsADirectoryError:
+        raise ReorgError(
+            f"{name}: is a directory, not a CSV file; pass the file inside it"
+        ) from None
+    except OSError as exc:
+        raise ReorgError(f"{name}: cannot read ({exc.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReorgError(
+            f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 CSV"
+        ) from None
+    # CRLF -> LF so that counting newlines inside quoted cells gives exact file lines below.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ReorgError(f"{name}: file is empty; it needs a header line with {','.join(required)}")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.ParserError as exc:
+        message = str(exc)
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if found:
+            want, line, saw = found.groups()
+            raise ReorgError(
+                f"{name}:{line}: {saw} fields but the header has {want}; "
+                "quote cells that contain a comma"
+            ) from None
+        raise ReorgError(
+            f"{name}: not a valid CSV file ({message.strip()}); fix the quoting"
+        ) from None
+    except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise ReorgError(f"{name}: not a valid CSV file ({exc}); fix it and retry") from None
+    cells = [[("" if pd.isna(v) else str(v)) for v in row] for row in frame.itertuples(index=False)]
+    header = [c.strip().lower() for c in cells[0]]
+    line = 1 + sum(c.count("\n") for c in cells[0])
+    seen: set[str] = set()
+    for column in header:
+        if column and column in seen:
+            raise ReorgError(f"{name}:1: column '{column}' appears twice; keep one")
+        seen.add(column)
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise ReorgError(
+            f"{name}:1: missing required column '{missing[0]}' "
+            f"(the header needs {','.join(required)})"
+        )
+    rows = []
+    for cells_of_row in cells[1:]:
+        line += 1
+        values = {col: cell.strip() for col, cell in zip(header, cells_of_row) if col}
+        if any(values.values()):
+            rows.append((line, values))
+        line += sum(c.count("\n") for c in cells_of_row)
+    return _Table(name, hashlib.sha256(raw).hexdigest(), tuple(header), tuple(rows))
+
+
+def _parse_port(where: str, text: str, what: str = "port") -> int:
+    if not _INTEGER.fullmatch(text):
+        raise ReorgError(f"{where}: {what} '{text}' is not an integer; write a number 1-65535")
+    port = int(text)
+    if not PORT_MIN <= port <= PORT_MAX:
+        raise ReorgError(f"{where}: {what} {port} is outside 1-65535; use a valid TCP port")
+    return port
+
+
+def _require(where: str, values: dict[str, str], column: str) -> str:
+    value = values.get(column, "")
+    if not value:
+        raise ReorgError(f"{where}: blank {column}; every row needs one")
+    return value
+
+
+def read_current(path: Path) -> tuple[Binding, ...]:
+    """Bindings of ``current.csv``, sorted by (host, port, service); (service, host) unique."""
+    return _bindings_of(_read_table(path, CURRENT_REQUIRED))
+
+
+def _bindings_of(table: _Table) -> tuple[Binding, ...]:
+    bindings: list[Binding] = []
+    first_line: dict[tuple[str, str], int] = {}
+    for line, values in table.rows:
+        where = f"{table.path}:{line}"
+        service = _require(where, values, "service")
+        host = _require(where, values, "host")
+        if not values.get("port"):
+            raise ReorgError(f"{where}: blank port; every binding needs the port it listens on")
+        port = _parse_port(where, values["port"])
+        if (service, host) in first_line:
+            raise ReorgError(
+                f"{where}: duplicate binding {service} on {host} "
+                f"(first at line {first_line[(service, host)]}); keep one row per service and host"
+            )
+        first_line[(service, host)] = line
+        bindings.append(
+            Binding(
+                service=service,
+                host=host,
+                port=port,
+                category=values.get("category", ""),
+                status=values.get("status", ""),
+                pair=values.get("pair", ""),
+                line=line,
+            )
+        )
+    return tuple(sorted(bindings, key=lambda b: (b.host, b.port, b.service)))
+
+
+def read_target(path: Path) -> tuple[TargetRow, ...]:
+    """Rows of ``target.csv`` in file order; at most one row per (service, host or every host)."""
+    return _targets_of(_read_table(path, TARGET_REQUIRED))
+
+
+def _targets_of(table: _Table) -> tuple[TargetRow, ...]:
+    rows: list[TargetRow] = []
+    first_line: dict[tuple[str, str | None], int] = {}
+    for line, values in table.rows:
+        where = f"{table.path}:{line}"
+        service = _require(where, values, "service")
+        host = values.get("host", "") or None
+        port = _parse_port(where, values["port"]) if values.get("port") else None
+        key = (service, host)
+        if key in first_line:
+            on = f"on {host}" if host else "on every host"
+            raise ReorgError(
+                f"{where}: conflicting target rows for {service} {on} "
+                f"(first at line {first_line[key]}); keep one"
+            )
+        first_line[key] = line
+        rows.append(
+            TargetRow(
+                service=service,
+                host=host,
+                port=port,
+                category=values.get("category", ""),
+                pair=values.get("pair", ""),
+                line=line,
+            )
+        )
+    return tuple(rows)
+
+
+def read_ranges(path: Path) -> tuple[Range, ...]:
+    """Port ranges of ``ranges.csv``, sorted by start; each start <= end, category not blank."""
+    table = _read_table(path, RANGES_REQUIRED)
+    ranges = []
+    for line, values in table.rows:
+        where = f"{table.path}:{line}"
+        start = _parse_port(where, _require(where, values, "start"), "start")
+        end = _parse_port(where, _require(where, values, "end"), "end")
+        if start > end:
+            raise ReorgError(f"{where}: start {start} is after end {end}; swap them")
+        category = _require(where, values, "category")
+        ranges.append(Range(start, end, category, values.get("purpose", "")))
+    return tuple(sorted(ranges))
+
+
+def resolve_goals(
+    bindings: tuple[Binding, ...], targets: tuple[TargetRow, ...]
+) -> tuple[tuple[Goal, ...], tuple[Reservation, ...]]:
+    """One goal per binding (host row > every-host row > keep) and the reservations.
+
+    A target row with a port makes a reservation where its service does not run: a row without
+    host for a service that runs nowhere reserves the port on every host; a host row for a host
+    the service does not run on reserves it on that host. A row with an empty port where the
+    service does not run is a dropped reservation and produces nothing.
+    """
+    by_key = {(t.service, t.host): t for t in targets}
+    goals = []
+    for b in bindings:
+        row = by_key.get((b.service, b.host)) or by_key.get((b.service, None))
+        goals.append(Goal(b.service, b.host, b.port, b.port if row is None else row.port))
+    running = {(b.service, b.host) for b in bindings}
+    services = {b.service for b in bindings}
+    reservations = set()
+    for t in targets:
+        if t.port is None:
+            continue
+        nowhere = t.host is None and t.service not in services
+        elsewhere = t.host is not None and (t.service, t.host) not in running
+        if nowhere or elsewhere:
+            reservations.add(Reservation(t.service, t.host, t.port, t.line))
+    ordered = sorted(reservations, key=lambda r: (r.port, r.host or "", r.service, r.line))
+    return tuple(goals), tuple(ordered)
+
+
+def collect_pairs(
+    bindings: tuple[Binding, ...],
+    targets: tuple[TargetRow, ...],
+    current_path: str,
+    target_path: str,
+) -> tuple[tuple[str, str], ...]:
+    """Sorted unique (frontend, backend) of both tables' ``pair`` columns; both must be known."""
+    known = {b.service for b in bindings} | {t.service for t in targets}
+    pairs = set()
+    named = [
+        (current_path, b.line, b.service, b.pair) for b in sorted(bindings, key=lambda b: b.line)
+    ]
+    named += [(target_path, t.line, t.service, t.pair) for t in targets]
+    for path, line, front, back in named:
+        if not back:
+            continue
+        if back == front:
+            raise ReorgError(f"{path}:{line}: {front} is paired with itself; name its backend")
+        if back not in known:
+            raise ReorgError(
+                f"{path}:{line}: pair '{back}' is not a service of either table; "
+                "fix the name or add the service"
+            )
+        pairs.add((front, back))
+    return tuple(sorted(pairs))
+
+
+def load_inputs(current_path: Path, target_path: Path, ranges_path: Path | None = None) -> Inputs:
+    """Read, validate and resolve the tables. ``ranges_path`` None skips the ranges."""
+    current = _read_table(current_path, CURRENT_REQUIRED)
+    target = _read_table(target_path, TARGET_REQUIRED)
+    bindings = _bindings_of(current)
+    targets = _targets_of(target)
+    ranges = read_ranges(ranges_path) if ranges_path is not None else ()
+    goals, reservations = resolve_goals(bindings, targets)
+    pairs = collect_pairs(bindings, targets, current.path, target.path)
+    instance = Instance(
+        bindings=bindings,
+        goals=goals,
+        reservations=reservations,
+        pairs=pairs,
+        current_path=current.path,
+        target_path=target.path,
+        current_sha256=current.sha256,
+        target_sha256=target.sha256,
+    )
+    return Inputs(
+        bindings=bindings,
+        targets=targets,
+        ranges=ranges,
+        ranges_path=None if ranges_path is None else str(ranges_path),
+        instance=instance,
+    )
+
+
+def load_instance(current_path: Path, target_path: Path) -> Instance:
+    """The planners' input: validated bindings, one goal each, reservations and pairs."""
+    return load_inputs(current_path, target_path).instance

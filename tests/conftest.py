@@ -1,0 +1,30 @@
+"""Shared fixtures: the bundled data directory and a writer for small CSV files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The bundled tables: current.csv, target.csv, ranges.csv."""
+    return REPO / "data"
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):
+    """``write_csv("name.csv", "a,b\\n1,2\\n")`` writes text (or bytes) under tmp_path."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+        return path
+
+    return write

@@ -1,0 +1,436 @@
+"""Executing a plan through the CLI: status, next, done, undo, history, reset.
+
+Each test works in its own directory with ``plans/NAME.json`` written directly as a
+``reorg-plan/1`` object and the ``data/current.csv`` it names. Probes only ever reach 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reorg import journal as jr
+from reorg.cli import app
+from reorg.planfile import read_plan
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parent.parent
+
+# (step, wave, service, host, from_port, to_port, kind): a chain, a swap through a temp port,
+# a retirement, a move off a port shared with a staying binding (g), and a host without address.
+DEMO_STEPS = [
+    (1, 1, "b", "dev", 4002, 4003, "move"),
+    (2, 1, "c", "dev", 4010, 39000, "to-temp"),
+    (3, 1, "e", "dev", 4020, None, "retire"),
+    (4, 1, "f", "dev", 4030, 4031, "move"),
+    (5, 1, "h", "mac-mini", 4040, 4041, "move"),
+    (6, 2, "a", "dev", 4001, 4002, "move"),
+    (7, 2, "d", "dev", 4011, 4010, "move"),
+    (8, 3, "c", "dev", 39000, 4011, "from-temp"),
+]
+DEMO_CURRENT = [
+    ("a", "dev", 4001), ("b", "dev", 4002), ("c", "dev", 4010), ("d", "dev", 4011), ("e", "dev", 4020),
+    ("f", "dev", 4030), ("g", "dev", 4030), ("h", "mac-mini", 4040), ("z", "dev", 4050),
+]
+
+
+def write_plan(root: Path, steps=DEMO_STEPS, current=DEMO_CURRENT, name: str = "demo") -> Path:
+    """Write ``data/current.csv`` and ``plans/NAME.json`` (reorg-plan/1) under ``root``."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "plans").mkdir(exist_ok=True)
+    table = "service,host,port\n" + "".join(f"{s},{h},{p}\n" for s, h, p in current)
+    (root / "data" / "current.csv").write_text(table)
+    waves = max((s[1] for s in steps), default=0)
+    plan = {
+        "format": "reorg-plan/1",
+        "strategy": "greedy",
+        "options": {
+            "scope": "host", "temp_ports": "39000-39099", "max_per_wave": None, "pairs": "hard",
+            "objective": "moves", "time_limit": 10.0, "pair_digits": 1,
+        },
+        "inputs": {
+            "current": {"path": "data/current.csv", "sha256": hashlib.sha256(table.encode()).hexdigest()},
+            "target": {"path": "data/target.csv", "sha256": "0" * 64},
+        },
+        "metrics": {
+            "moves": len(steps), "temp_moves": sum(s[6] == "to-temp" for s in steps), "waves": waves,
+            "lower_bound_moves": len(steps), "lower_bound_waves": waves, "optimal": True, "pairs_split": 0,
+        },
+        "steps": [
+            dict(zip(("step", "wave", "service", "host", "from_port", "to_port", "kind"), s)) for s in steps
+        ],
+        "notes": [],
+    }
+    path = root / "plans" / f"{name}.json"
+    path.write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(jr.CRASH_ENV, raising=False)
+    return write_plan(tmp_path)
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def run_json(*args: str) -> dict:
+    result = run(*args, "--json")
+    data = json.loads(result.stdout)
+    assert result.stdout == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return data
+
+
+def journal_of(plan_path: Path) -> jr.Journal:
+    return jr.load_journal(jr.journal_path_for(plan_path))
+
+
+def done_steps(plan_path: Path) -> tuple[int, ...]:
+    loaded = journal_of(plan_path)
+    return jr.replay(read_plan(plan_path).plan, loaded.events if loaded else ()).done
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+# ---- walking a plan ---------------------------------------------------------------------------------
+
+
+def test_full_walk_with_no_probe(demo: Path):
+    status = run("status")
+    assert status.exit_code == 0, status.output
+    assert "0 of 8 steps done" in status.stdout and "1. b on dev: 4002 → 4003" in status.stdout
+    for expected in range(1, 9):
+        shown = run("next", "--no-probe")
+        assert shown.exit_code == 0, shown.output
+        assert f"Step {expected} of 8" in shown.stdout and f"reorg done {expected}" in shown.stdout
+        recorded = run("done", "--no-probe")
+        assert recorded.exit_code == 0, recorded.output
+        assert f"step {expected} is recorded as done" in recorded.stdout
+        assert done_steps(demo) == tuple(range(1, expected + 1))
+    final = run_json("status")
+    assert final["finished"] and final["next"] is None and final["done"] == list(range(1, 9))
+    assert "all 8 steps done" in run("status").stdout
+    assert "all 8 steps are done" in run("next", "--no-probe").stdout
+    again = run("done", "--no-probe")
+    assert again.exit_code == 2 and "already done" in again.stderr
+    history = run("history")
+    assert history.exit_code == 0
+    assert [line.split()[2] for line in history.stdout.splitlines()[2:]] == ["done"] * 8
+    assert not jr.lock_path_for(jr.journal_path_for(demo)).exists()
+
+
+def test_the_bundled_plan_walks_to_the_end(tmp_path: Path, monkeypatch):
+    """The committed plan of the bundled data, or a fresh greedy plan of it when none is committed."""
+    monkeypatch.chdir(tmp_path)
+    bundled = sorted(p for p in (REPO / "plans").glob("*.json") if not p.name.endswith(".journal.json"))
+    if bundled:
+        plan_path = tmp_path / "plans" / bundled[0].name
+        plan_path.parent.mkdir()
+        plan_path.write_bytes(bundled[0].read_bytes())
+    else:
+        made = run("plan", "--strategy", "greedy", "--current", str(REPO / "data/current.csv"),
+                   "--target", str(REPO / "data/target.csv"), "--out", "plans", "--name", "bundled")
+        assert made.exit_code == 0, made.output
+        plan_path = tmp_path / "plans" / "bundled.json"
+    total = len(read_plan(plan_path).plan.steps)
+    assert total > 0
+    for _ in range(total):
+        assert run("next", "--no-probe").exit_code == 0
+        assert run("done", "--no-probe").exit_code == 0
+    assert run_json("status")["finished"]
+
+
+def test_wave_members_in_any_order_but_not_ahead_of_their_wave(demo: Path):
+    assert run("done", "4", "--no-probe").exit_code == 0
+    assert run("done", "2", "--no-probe").exit_code == 0
+    ahead = run("done", "7", "--no-probe")
+    assert ahead.exit_code == 2
+    assert "step 7 is in wave 2, but wave 1 is not finished (open: 1, 3, 5)" in ahead.stderr
+    assert run_json("next", "--no-probe")["step"]["step"] == 1
+    assert run("done", "9", "--no-probe").exit_code == 2
+    assert done_steps(demo) == (4, 2)
+
+
+def test_undo_all_the_way_back_restores_the_current_table(demo: Path):
+    for _ in range(8):
+        assert run("done", "--no-probe").exit_code == 0
+    preview = run("undo", "--preview", "--no-probe")
+    assert preview.exit_code == 0 and "Undo step 8: c on dev: 4011 → 39000" in preview.stdout
+    assert done_steps(demo) == tuple(range(1, 9))  # the preview recorded nothing
+    for expected in range(8, 0, -1):
+        undone = run("undo", "--no-probe")
+        assert undone.exit_code == 0, undone.output
+        assert f"step {expected} is recorded as undone" in undone.stdout
+    nothing = run("undo", "--no-probe")
+    assert nothing.exit_code == 2 and "nothing to undo" in nothing.stderr
+    planfile = read_plan(demo)
+    base = {(s, h): p for s, h, p in DEMO_CURRENT}
+    assert jr.simulate(planfile.plan, journal_of(demo), base) == base
+    history = run_json("history")
+    assert [e["event"] for e in history["events"]] == ["done"] * 8 + ["undone"] * 8
+    assert [e["step"] for e in history["events"][8:]] == list(range(8, 0, -1))
+
+
+# ---- refusals -----------------------------------------------------------------------------------------
+
+
+def test_changed_plan_is_refused_until_reset(demo: Path):
+    assert run("done", "--no-probe").exit_code == 0
+    data = json.loads(demo.read_text())
+    data["notes"] = ["edited by hand"]
+    demo.write_text(json.dumps(data))
+    for args in (["status"], ["next", "--no-probe"], ["done", "--no-probe"], ["undo", "--no-probe"], ["history"]):
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert "plans/demo.json changed since the journal started" in result.stderr
+        assert "reorg reset" in result.stderr
+    reset = run("reset")
+    assert reset.exit_code == 0 and "demo.journal.json.bak-1" in reset.stdout
+    assert (demo.parent / "demo.journal.json.bak-1").exists()
+    assert run_json("status")["done"] == []
+    assert run("done", "--no-probe").exit_code == 0
+
+
+def test_corrupt_journal_is_named(demo: Path):
+    jr.journal_path_for(demo).write_text("{not json")
+    result = run("status")
+    assert result.exit_code == 2
+    assert "plans/demo.journal.json:1: the journal is not valid JSON" in result.stderr
+
+
+def test_second_session_is_refused_naming_the_holder(demo: Path):
+    lock_path = jr.lock_path_for(jr.journal_path_for(demo))
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock_path.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(), "time": "2025-01-02T03:04:05Z"}))
+        refused = run("done", "--no-probe")
+        assert refused.exit_code == 2
+        assert f"locked by pid {holder.pid}" in refused.stderr and "since 2025-01-02T03:04:05Z" in refused.stderr
+        assert "wait for it to finish" in refused.stderr
+        assert run("done", "--no-probe", "--force-unlock").exit_code == 2  # never breaks a live lock
+        assert run("undo", "--no-probe").exit_code == 2
+        shown = run("next", "--no-probe")  # read-only commands still work and mention the lock
+        assert shown.exit_code == 0 and f"locked by pid {holder.pid}" in shown.stdout
+        assert f"pid {holder.pid}" in run("status").stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    stale = run("done", "--no-probe")
+    assert stale.exit_code == 2 and "not running" in stale.stderr and "--force-unlock" in stale.stderr
+    assert run("done", "--no-probe", "--force-unlock").exit_code == 0
+    assert done_steps(demo) == (1,) and not lock_path.exists()
+
+
+def test_plan_discovery(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    none = run("status")
+    assert none.exit_code == 2 and "no plan in plans/" in none.stderr and "reorg plan" in none.stderr
+    write_plan(tmp_path, name="one")
+    assert run("status").exit_code == 0
+    write_plan(tmp_path, name="two")
+    several = run("status")
+    assert several.exit_code == 2
+    assert "plans/one.json, plans/two.json" in several.stderr and "--plan" in several.stderr
+    assert run("status", "--plan", "plans/two.json").exit_code == 0
+
+
+def test_read_only_commands_never_write(demo: Path):
+    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "2", "--no-probe").exit_code == 0
+    # a stale lock lying around must not be touched either
+    lock_path = jr.lock_path_for(jr.journal_path_for(demo))
+    lock_path.write_text(json.dumps({"pid": 2**22 + 1, "host": socket.gethostname(), "time": "t"}))
+    before = snapshot(demo.parent.parent)
+    for args in (["status"], ["status", "--json"], ["history"], ["history", "--json"],
+                 ["next", "--no-probe"], ["undo", "--preview", "--no-probe"]):
+        assert run(*args).exit_code == 0, args
+    assert snapshot(demo.parent.parent) == before
+    assert "stale" in run("status").stdout
+
+
+def test_journal_override(demo: Path, tmp_path: Path):
+    other = tmp_path / "elsewhere.journal.json"
+    assert run("done", "--no-probe", "--journal", str(other)).exit_code == 0
+    assert jr.load_journal(other).events[0].step == 1
+    assert not jr.journal_path_for(demo).exists()
+    assert run_json("status", "--journal", str(other))["done"] == [1]
+
+
+# ---- probes against 127.0.0.1 ---------------------------------------------------------------------------
+
+
+class Ports:
+    """Real ports on 127.0.0.1: ``listen()`` one that answers, ``closed()`` one that refuses."""
+
+    def __init__(self):
+        self.sockets: list[socket.socket] = []
+
+    def listen(self, port: int = 0) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        self.sockets.append(sock)
+        return sock.getsockname()[1]
+
+    def stop(self, port: int) -> None:
+        for sock in [s for s in self.sockets if s.getsockname()[1] == port]:
+            sock.close()
+            self.sockets.remove(sock)
+
+    @staticmethod
+    def closed() -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        return port
+
+    def close_all(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.fixture
+def ports():
+    held = Ports()
+    yield held
+    held.close_all()
+
+
+def test_probes_on_dev_drive_next_done_and_undo(tmp_path: Path, monkeypatch, ports: Ports):
+    monkeypatch.chdir(tmp_path)
+    old = ports.listen()  # the service runs on its old port
+    new = Ports.closed()
+    plan = write_plan(tmp_path, steps=[(1, 1, "svc", "dev", old, new, "move")], current=[("svc", "dev", old)])
+
+    assert run("next").exit_code == 0  # new port is free
+    blocker = ports.listen(new)
+    taken = run("next")
+    assert taken.exit_code == 1
+    assert f"port {new} on dev is not free" in taken.stdout and "reorg next` again" in taken.stdout
+    ports.stop(blocker)
+
+    # The operator has not moved it yet: the post-check fails and the step is dirty.
+    failed = run("done")
+    assert failed.exit_code == 1 and "recorded as failed" in failed.stdout
+    assert journal_of(plan).events[-1].event is jr.EventKind.FAILED
+    blocked = run("next")
+    assert blocked.exit_code == 2 and "next is blocked" in blocked.stderr and "reorg done 1 --force" in blocked.stderr
+    assert "failed check" in run("status").stdout
+
+    # Now it is moved: the retry passes and clears the failure.
+    ports.stop(old)
+    ports.listen(new)
+    recorded = run_json("done")
+    assert recorded["ok"] and recorded["dirty"] is None
+    assert [(c["port"], c["outcome"], c["address"]) for c in recorded["checks"]] == [
+        (new, "ok", "127.0.0.1"), (old, "ok", "127.0.0.1"),
+    ]
+
+    # Undo: until the rollback is done the reversed post-check fails and nothing is recorded.
+    not_yet = run("undo")
+    assert not_yet.exit_code == 1 and "nothing was recorded" in not_yet.stdout
+    assert done_steps(plan) == (1,)
+    ports.stop(new)
+    preview = run("undo", "--preview")
+    assert preview.exit_code == 0  # the old port is free to go back to
+    ports.listen(old)
+    assert run("undo").exit_code == 0
+    assert done_steps(plan) == ()
+
+
+def test_failed_step_can_be_forced_or_undone(tmp_path: Path, monkeypatch, ports: Ports):
+    monkeypatch.chdir(tmp_path)
+    old, new = Ports.closed(), Ports.closed()
+    plan = write_plan(tmp_path, steps=[(1, 1, "svc", "dev", old, new, "move")], current=[("svc", "dev", old)])
+    assert run("done").exit_code == 1
+    assert run("undo").exit_code == 1  # service does not answer on the old port either
+    ports.listen(old)
+    undone = run("undo")
+    assert undone.exit_code == 0 and "step 1 is recorded as undone" in undone.stdout
+    assert run("next").exit_code == 0  # no longer blocked
+    ports.stop(old)
+    assert run("done").exit_code == 1
+    forced = run_json("done", "--force")
+    assert forced["ok"] and forced["recorded"]["forced"] is True
+    assert done_steps(plan) == (1,)
+    assert "yes" in run("history").stdout.splitlines()[-1]
+
+
+def test_hosts_csv_beside_the_plan_is_used(tmp_path: Path, monkeypatch, ports: Ports):
+    monkeypatch.chdir(tmp_path)
+    old, new = Ports.closed(), ports.listen()
+    write_plan(tmp_path, steps=[(1, 1, "svc", "mac-mini", old, new, "move")], current=[("svc", "mac-mini", old)])
+    skipped = run_json("done", "--journal", "plans/skip.journal.json")
+    assert [c["outcome"] for c in skipped["checks"]] == ["skipped", "skipped"]
+    assert "no address in hosts.csv" in skipped["checks"][0]["detail"]
+    (tmp_path / "plans" / "hosts.csv").write_text("host,address\nmac-mini,127.0.0.1\n")
+    probed = run_json("done")
+    assert [c["outcome"] for c in probed["checks"]] == ["ok", "ok"]
+
+
+# ---- crash safety ------------------------------------------------------------------------------------------
+
+
+def crash_done(cwd: Path, point: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **{jr.CRASH_ENV: point})
+    return subprocess.run(
+        [sys.executable, "-m", "reorg", "done", "--no-probe", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("point", jr.CRASH_POINTS)
+def test_sigkill_at_each_write_point_loses_and_doubles_nothing(demo: Path, point: str):
+    root = demo.parent.parent
+    assert run("done", "--no-probe").exit_code == 0  # step 1 is in the journal before the crash
+    before = jr.journal_path_for(demo).read_bytes()
+    killed = crash_done(root, point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    recorded = point == "before-unlock"  # only after the rename is step 2 in the journal
+    assert done_steps(demo) == ((1, 2) if recorded else (1,))
+    if not recorded:
+        assert jr.journal_path_for(demo).read_bytes() == before
+
+    # The killed session's lock stays behind: reported as stale, cleared only by --force-unlock.
+    assert "stale" in run("status").stdout
+    refused = run("done", "--no-probe")
+    assert refused.exit_code == 2 and "not running" in refused.stderr and "--force-unlock" in refused.stderr
+    rerun = run("done", "2", "--no-probe", "--force-unlock")
+    if recorded:
+        assert rerun.exit_code == 2 and "step 2 is already done" in rerun.stderr
+        assert run("done", "--no-probe").exit_code == 0  # the lock was cleared by the refused rerun
+    else:
+        assert rerun.exit_code == 0, rerun.output
+    assert run("done", "--no-probe").exit_code == 0
+    events = journal_of(demo).events
+    assert [e.step for e in events if e.event is jr.EventKind.DONE][:3] == [1, 2, 3]
+    assert done_steps(demo)[:3] == (1, 2, 3) and len(set(done_steps(demo))) == len(done_steps(demo))
+    assert sorted(p.name for p in demo.parent.iterdir()) == ["demo.journal.json", "demo.json"]
+
+
+def test_sigkill_before_the_first_journal_exists(demo: Path):
+    killed = crash_done(demo.parent.parent, "before-rename")
+    assert killed.returncode == -signal.SIGKILL
+    assert not jr.journal_path_for(demo).exists()
+    assert run_json("status")["done"] == []
+    assert run("done", "--no-probe", "--force-unlock").exit_code == 0
+    assert done_steps(demo) == (1,)

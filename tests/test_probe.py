@@ -1,0 +1,157 @@
+"""Probes against real sockets on 127.0.0.1, host resolution, and hosts.csv parsing.
+
+Only 127.0.0.1 is ever dialled: every other address is checked to be refused before a connect.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from reorg import probe
+from reorg.model import ReorgError
+from reorg.probe import CheckSpec, Endpoint, Expect, Outcome, PortState, probe_port, read_hosts, resolve_host, run_checks
+
+LOCAL = Endpoint("dev", "127.0.0.1", explicit=False)
+
+
+@pytest.fixture
+def listening():
+    """A port on 127.0.0.1 that accepts connections."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
+def closed() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, read, closed)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if anything tries to connect."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"unexpected connect to {args[0]!r}")
+
+    monkeypatch.setattr(probe.socket, "create_connection", refuse)
+
+
+def test_listening_port_is_in_use(listening):
+    state, detail = probe_port(LOCAL, listening)
+    assert state is PortState.IN_USE
+    assert f"127.0.0.1:{listening} accepted" in detail
+
+
+def test_closed_port_is_free(closed):
+    state, detail = probe_port(LOCAL, closed)
+    assert state is PortState.FREE
+    assert "refused" in detail
+
+
+def test_checks_give_verdicts_from_real_sockets(listening, closed):
+    specs = (
+        CheckSpec("pre", "svc", "dev", closed, Expect.FREE),
+        CheckSpec("post", "svc", "dev", listening, Expect.IN_USE),
+        CheckSpec("post", "svc", "dev", listening, Expect.FREE),
+        CheckSpec("post", "svc", "dev", closed, Expect.IN_USE),
+    )
+    outcomes = [check.outcome for check in run_checks(specs, {}, probe=True)]
+    assert outcomes == [Outcome.OK, Outcome.OK, Outcome.FAILED, Outcome.FAILED]
+
+
+def test_hosts_csv_address_is_used_for_a_remote_name(listening):
+    # mac-mini would be skipped without an address; hosts.csv sends it to 127.0.0.1 here.
+    spec = CheckSpec("post", "svc", "mac-mini", listening, Expect.IN_USE)
+    (check,) = run_checks((spec,), {"mac-mini": "127.0.0.1"}, probe=True)
+    assert check.outcome is Outcome.OK
+    assert check.address == "127.0.0.1"
+
+
+def test_host_without_address_is_skipped_with_a_notice(no_network):
+    spec = CheckSpec("pre", "svc", "mac-mini", 4000, Expect.FREE)
+    (check,) = run_checks((spec,), {}, probe=True)
+    assert check.outcome is Outcome.SKIPPED
+    assert check.address is None
+    assert "no address in hosts.csv" in check.detail
+
+
+def test_no_probe_skips_everything(no_network):
+    specs = (CheckSpec("pre", "svc", "dev", 4000, Expect.FREE), CheckSpec("post", "svc", "dev", 4001, Expect.IN_USE))
+    checks = run_checks(specs, {}, probe=False)
+    assert [c.outcome for c in checks] == [Outcome.SKIPPED, Outcome.SKIPPED]
+    assert all("--no-probe" in c.detail for c in checks)
+
+
+def test_spec_skip_reason_wins(no_network):
+    spec = CheckSpec("post", "svc", "dev", 4000, Expect.FREE, skip="held by other")
+    (check,) = run_checks((spec,), {}, probe=True)
+    assert (check.outcome, check.detail) == (Outcome.SKIPPED, "held by other")
+
+
+def test_resolve_host():
+    assert resolve_host("dev", {}) == Endpoint("dev", "127.0.0.1", explicit=False)
+    assert resolve_host("localhost", {}) == Endpoint("localhost", "127.0.0.1", explicit=False)
+    assert resolve_host("mac-mini", {}) is None
+    assert resolve_host("mac-mini", {"mac-mini": "192.0.2.7"}) == Endpoint("mac-mini", "192.0.2.7", explicit=True)
+    assert resolve_host("dev", {"dev": "127.0.0.1"}).explicit
+
+
+@pytest.mark.parametrize("address", ["10.0.0.1", "192.0.2.7", "example.org", "::ffff:10.0.0.1"])
+def test_non_loopback_address_not_from_hosts_csv_is_refused(no_network, address):
+    with pytest.raises(ReorgError, match="hosts.csv"):
+        probe_port(Endpoint("x", address, explicit=False), 4000)
+
+
+def test_loopback_forms_are_allowed():
+    assert probe.is_loopback("127.0.0.1") and probe.is_loopback("::1") and probe.is_loopback("localhost")
+    assert not probe.is_loopback("10.1.2.3") and not probe.is_loopback("mac-mini.local")
+
+
+def test_out_of_range_port_is_refused(no_network):
+    with pytest.raises(ReorgError, match="out of range"):
+        probe_port(LOCAL, 70000)
+
+
+def test_check_round_trips_through_dict():
+    check = probe.Check("post", "svc", "dev", 4000, Expect.IN_USE, Outcome.FAILED, "127.0.0.1", "refused")
+    assert probe.Check.from_dict(check.to_dict()) == check
+
+
+def test_read_hosts(tmp_path: Path):
+    path = tmp_path / "hosts.csv"
+    path.write_text("host,address\nmac-mini,192.0.2.7\n\nwindows-gpu,\ndev , 127.0.0.1 \n")
+    assert read_hosts(path) == {"dev": "127.0.0.1", "mac-mini": "192.0.2.7"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name,ip\ndev,127.0.0.1\n", "hosts.csv:1: header"),
+        ("", "hosts.csv:1: header"),
+        ("host,address\ndev,127.0.0.1\ndev,127.0.0.2\n", "hosts.csv:3: host 'dev' appears twice"),
+        ("host,address\ndev,127.0.0.1,x\n", "hosts.csv:2: expected 2 fields"),
+        ("host,address\n,127.0.0.1\n", "hosts.csv:2: empty host"),
+        ("host,address\ndev,127.0.0 .1\n", "hosts.csv:2: address"),
+    ],
+)
+def test_read_hosts_errors_name_file_and_line(tmp_path: Path, text, message):
+    path = tmp_path / "hosts.csv"
+    path.write_text(text)
+    with pytest.raises(ReorgError, match=message):
+        read_hosts(path)
+
+
+def test_missing_hosts_file(tmp_path: Path):
+    with pytest.raises(ReorgError, match="cannot read hosts file"):
+        read_hosts(tmp_path / "nope.csv")

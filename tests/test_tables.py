@@ -1,0 +1,424 @@
+"""Reading, validating and resolving the tables (reorg.tables), and bad input through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from reorg.cli import app
+from reorg.model import Binding, Goal, Range, ReorgError, Reservation
+from reorg.tables import load_inputs, load_instance, read_current, read_ranges, read_target
+
+CURRENT = "service,host,port\nweb,h1,5000\napi,h1,3000\napi,h2,3000\n"
+TARGET = "service,port\napi,3001\n"
+
+
+# ---- resolution rules ------------------------------------------------------------------------
+
+
+def test_goals_host_row_overrides_every_host_row_and_unnamed_bindings_keep(write_csv):
+    current = write_csv(
+        "current.csv", "service,host,port\napi,h1,3000\napi,h2,3000\napi,h3,3000\nweb,h1,5000\n"
+    )
+    target = write_csv("target.csv", "service,port,host\napi,3001,\napi,3009,h2\n")
+    instance = load_instance(current, target)
+    assert instance.goals == (
+        Goal("api", "h1", 3000, 3001),
+        Goal("web", "h1", 5000, 5000),  # no target row: keeps its port
+        Goal("api", "h2", 3000, 3009),  # the host row wins over the every-host row
+        Goal("api", "h3", 3000, 3001),
+    )
+    assert instance.reservations == ()
+
+
+def test_host_row_order_does_not_matter(write_csv):
+    current = write_csv("current.csv", "service,host,port\napi,h1,3000\napi,h2,3000\n")
+    target = write_csv("target.csv", "service,port,host\napi,3009,h2\napi,3001,\n")
+    goals = load_instance(current, target).goals
+    assert [(g.host, g.to_port) for g in goals] == [("h1", 3001), ("h2", 3009)]
+
+
+def test_empty_port_retires_on_every_host_or_one_host(write_csv):
+    current = write_csv(
+        "current.csv", "service,host,port\nold,h1,3000\nold,h2,3000\nbot,h1,4000\nbot,h2,4000\n"
+    )
+    target = write_csv("target.csv", "service,port,host\nold,,\nbot,,h2\n")
+    goals = {g.key: g.to_port for g in load_instance(current, target).goals}
+    assert goals == {
+        ("old", "h1"): None,
+        ("old", "h2"): None,
+        ("bot", "h1"): 4000,
+        ("bot", "h2"): None,
+    }
+
+
+def test_reservations_for_services_that_do_not_run_there(write_csv):
+    current = write_csv("current.csv", "service,host,port\napi,h1,3000\n")
+    target = write_csv(
+        "target.csv",
+        "service,port,host\n"
+        "future,3050,\n"  # runs nowhere: reserved on every host
+        "api,3001,\n"
+        "api,3002,h2\n"  # api does not run on h2: reserved there
+        "ghost,,\n"  # runs nowhere and no port: a dropped reservation, nothing at all
+        "later,3060,h1\n",  # runs nowhere, host row: reserved on h1 only
+    )
+    instance = load_instance(current, target)
+    assert instance.reservations == (
+        Reservation("api", "h2", 3002, 4),
+        Reservation("future", None, 3050, 2),
+        Reservation("later", "h1", 3060, 6),
+    )
+    assert instance.goals == (Goal("api", "h1", 3000, 3001),)
+
+
+def test_pairs_come_from_both_tables_sorted_and_unique(write_csv):
+    current = write_csv(
+        "current.csv",
+        "service,host,port,pair\nweb,h1,5000,api\nweb,h2,5000,api\napi,h1,3000,\nadmin,h1,5001,\n",
+    )
+    target = write_csv(
+        "target.csv", "service,port,pair\nadmin,5002,api\nweb,5000,api\nplanned,,api\n"
+    )
+    assert load_instance(current, target).pairs == (
+        ("admin", "api"),
+        ("planned", "api"),
+        ("web", "api"),
+    )
+
+
+def test_bindings_sorted_by_host_port_service_with_file_lines(write_csv):
+    current = write_csv("current.csv", "service,host,port\nz,h2,1\nb,h1,9\na,h1,9\nc,h1,2\n")
+    target = write_csv("target.csv", "service,port\n")
+    instance = load_instance(current, target)
+    assert [(b.host, b.port, b.service, b.line) for b in instance.bindings] == [
+        ("h1", 2, "c", 5),
+        ("h1", 9, "a", 4),
+        ("h1", 9, "b", 3),
+        ("h2", 1, "z", 2),
+    ]
+    assert [g.key for g in instance.goals] == [b.key for b in instance.bindings]
+
+
+def test_instance_names_its_files_and_their_hashes(write_csv):
+    current = write_csv("current.csv", CURRENT)
+    target = write_csv("target.csv", TARGET)
+    instance = load_instance(current, target)
+    assert instance.current_path == str(current)
+    assert instance.target_path == str(target)
+    assert instance.current_sha256 == hashlib.sha256(CURRENT.encode()).hexdigest()
+    assert instance.target_sha256 == hashlib.sha256(TARGET.encode()).hexdigest()
+
+
+# ---- tolerated formatting --------------------------------------------------------------------
+
+
+def test_bom_crlf_whitespace_header_case_extra_columns_and_blank_lines(write_csv):
+    text = (
+        "\ufeff Service , HOST ,port,category,status,pair,source,note\r\n"
+        '  api , h1 , 3000 ,app-server, running ,,compose,"has, a comma"\r\n'
+        "\r\n"
+        ",,,,,,,\r\n"
+        "web,h1,5000,web-frontend,,api,compose,\r\n"
+    )
+    bindings = read_current(write_csv("current.csv", text.encode("utf-8")))
+    assert bindings == (
+        Binding("api", "h1", 3000, "app-server", "running", "", 2),
+        Binding("web", "h1", 5000, "web-frontend", "", "api", 5),
+    )
+
+
+def test_line_numbers_count_newlines_inside_quoted_cells(write_csv):
+    path = write_csv(
+        "current.csv", 'service,host,port,note\napi,h1,3000,"two\nlines"\nweb,h1,http,\n'
+    )
+    with pytest.raises(ReorgError, match=r"current\.csv:4: port 'http' is not an integer"):
+        read_current(path)
+
+
+def test_target_without_optional_columns(write_csv):
+    rows = read_target(write_csv("target.csv", "port,service\n3001,api\n,old\n"))
+    assert [(r.service, r.host, r.port, r.line) for r in rows] == [
+        ("api", None, 3001, 2),
+        ("old", None, None, 3),
+    ]
+
+
+def test_ranges_read_and_sorted(write_csv):
+    path = write_csv(
+        "ranges.csv", "start,end,category,purpose\n3010,3019,infra,Infra\n3000,3009,core,\n"
+    )
+    assert read_ranges(path) == (Range(3000, 3009, "core", ""), Range(3010, 3019, "infra", "Infra"))
+
+
+def test_load_inputs_without_ranges(write_csv):
+    inputs = load_inputs(write_csv("current.csv", CURRENT), write_csv("target.csv", TARGET), None)
+    assert inputs.ranges == () and inputs.ranges_path is None
+    assert len(inputs.bindings) == 3 and len(inputs.targets) == 1
+
+
+_names = st.text(alphabet="abcdefghij-0123456789", min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(_names, _names, st.integers(1, 65535)), max_size=8, unique_by=lambda r: r[:2]
+    ),
+    crlf=st.booleans(),
+    bom=st.booleans(),
+    pad=st.sampled_from(["", " ", "\t"]),
+)
+def test_current_round_trips_through_any_formatting(tmp_path_factory, rows, crlf, bom, pad):
+    newline = "\r\n" if crlf else "\n"
+    lines = [f"{pad}service{pad},host,{pad}port"] + [
+        f"{pad}{s}{pad},{h}{pad},{pad}{p}" for s, h, p in rows
+    ]
+    text = ("\ufeff" if bom else "") + newline.join(lines) + newline
+    path = tmp_path_factory.mktemp("rt") / "current.csv"
+    path.write_bytes(text.encode("utf-8"))
+    got = read_current(path)
+    want = sorted((h, p, s, i + 2) for i, (s, h, p) in enumerate(rows))
+    assert [(b.host, b.port, b.service, b.line) for b in got] == want
+
+
+# ---- bad input: one line on stderr, exit 2, no traceback -------------------------------------
+
+BAD_CURRENT = [
+    ("empty file", "", "current.csv: file is empty; it needs a header line with service,host,port"),
+    ("only blank lines", "\n  \n", "current.csv: file is empty"),
+    ("missing column", "service,host\napi,h1\n", "current.csv:1: missing required column 'port'"),
+    (
+        "duplicate column",
+        "service,host,port,port\napi,h1,1,2\n",
+        "current.csv:1: column 'port' appears twice",
+    ),
+    (
+        "duplicate binding",
+        "service,host,port\napi,h1,3000\nweb,h1,5000\napi,h1,3001\n",
+        "current.csv:4: duplicate binding api on h1 (first at line 2)",
+    ),
+    (
+        "port not an integer",
+        "service,host,port\napi,h1,http\n",
+        "current.csv:2: port 'http' is not an integer",
+    ),
+    (
+        "port a float",
+        "service,host,port\napi,h1,3000.0\n",
+        "current.csv:2: port '3000.0' is not an integer",
+    ),
+    (
+        "port negative",
+        "service,host,port\napi,h1,-1\n",
+        "current.csv:2: port -1 is outside 1-65535",
+    ),
+    ("port zero", "service,host,port\napi,h1,0\n", "current.csv:2: port 0 is outside 1-65535"),
+    (
+        "port too big",
+        "service,host,port\napi,h1,65536\n",
+        "current.csv:2: port 65536 is outside 1-65535",
+    ),
+    ("blank port", "service,host,port\napi,h1,\n", "current.csv:2: blank port"),
+    ("blank service", "service,host,port\napi,h1,1\n ,h1,2\n", "current.csv:3: blank service"),
+    ("blank host", "service,host,port\napi,,3000\n", "current.csv:2: blank host"),
+    (
+        "pair unknown",
+        "service,host,port,pair\nweb,h1,5000,nope\n",
+        "current.csv:2: pair 'nope' is not a service",
+    ),
+    (
+        "pair itself",
+        "service,host,port,pair\nweb,h1,5000,web\n",
+        "current.csv:2: web is paired with itself",
+    ),
+    (
+        "too many fields",
+        "service,host,port\napi,h1,3000\nweb,h1,5000,x\n",
+        "current.csv:3: 4 fields but the header has 3",
+    ),
+    ("unclosed quote", 'service,host,port\napi,h1,"3000\n', "current.csv: not a valid CSV file"),
+]
+
+BAD_TARGET = [
+    ("empty file", "", "target.csv: file is empty; it needs a header line with service,port"),
+    ("missing column", "service,host\napi,h1\n", "target.csv:1: missing required column 'port'"),
+    (
+        "port not an integer at line 7",
+        "service,port\napi,3001\nweb,5000\na,1\nb,2\nc,3\nd,http\n",
+        "target.csv:7: port 'http' is not an integer",
+    ),
+    ("port outside", "service,port\napi,99999\n", "target.csv:2: port 99999 is outside 1-65535"),
+    ("blank service", "service,port\n,3001\n", "target.csv:2: blank service"),
+    (
+        "pair unknown",
+        "service,port,pair\nweb,5000,nope\n",
+        "target.csv:2: pair 'nope' is not a service",
+    ),
+    (
+        "conflicting every-host rows",
+        "service,port\napi,3001\napi,3001\n",
+        "target.csv:3: conflicting target rows for api on every host (first at line 2)",
+    ),
+    (
+        "conflicting host rows",
+        "service,port,host\napi,3001,h1\napi,,h1\n",
+        "target.csv:3: conflicting target rows for api on h1 (first at line 2)",
+    ),
+]
+
+
+def _run(args):
+    result = CliRunner().invoke(app, ["check", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def _assert_bad(result, message):
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "content,message", [c[1:] for c in BAD_CURRENT], ids=[c[0] for c in BAD_CURRENT]
+)
+def test_bad_current(write_csv, monkeypatch, tmp_path, content, message):
+    monkeypatch.chdir(tmp_path)
+    current = write_csv("current.csv", content)
+    target = write_csv("target.csv", "service,port\n")
+    _assert_bad(_run(["--current", str(current), "--target", str(target)]), message)
+
+
+@pytest.mark.parametrize(
+    "content,message", [c[1:] for c in BAD_TARGET], ids=[c[0] for c in BAD_TARGET]
+)
+def test_bad_target(write_csv, monkeypatch, tmp_path, content, message):
+    monkeypatch.chdir(tmp_path)
+    current = write_csv("current.csv", "service,host,port\napi,h1,3000\nweb,h1,5000\n")
+    target = write_csv("target.csv", content)
+    _assert_bad(_run(["--current", str(current), "--target", str(target)]), message)
+
+
+def test_missing_file(write_csv, tmp_path):
+    target = write_csv("target.csv", TARGET)
+    missing = tmp_path / "nope.csv"
+    _assert_bad(
+        _run(["--current", str(missing), "--target", str(target)]), f"{missing}: no such file"
+    )
+
+
+def test_directory_given_as_file(write_csv, tmp_path):
+    current = write_csv("current.csv", CURRENT)
+    _assert_bad(
+        _run(["--current", str(current), "--target", str(tmp_path)]), f"{tmp_path}: is a directory"
+    )
+
+
+def test_not_utf8(write_csv):
+    current = write_csv("current.csv", b"service,host,port\n\xff\xfeapi,h1,3000\n")
+    target = write_csv("target.csv", TARGET)
+    _assert_bad(
+        _run(["--current", str(current), "--target", str(target)]),
+        "current.csv: not UTF-8 text (byte 0xff",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(write_csv):
+    current = write_csv("current.csv", CURRENT)
+    current.chmod(0)
+    try:
+        _assert_bad(
+            _run(["--current", str(current), "--target", str(write_csv("target.csv", TARGET))]),
+            "current.csv: cannot read (Permission denied)",
+        )
+    finally:
+        current.chmod(0o644)
+
+
+BAD_RANGES = [
+    ("missing column", "start,end\n1,2\n", "ranges.csv:1: missing required column 'category'"),
+    (
+        "start after end",
+        "start,end,category\n3010,3000,core\n",
+        "ranges.csv:2: start 3010 is after end 3000",
+    ),
+    (
+        "end not an integer",
+        "start,end,category\n3000,x,core\n",
+        "ranges.csv:2: end 'x' is not an integer",
+    ),
+    ("blank category", "start,end,category\n3000,3009,\n", "ranges.csv:2: blank category"),
+]
+
+
+@pytest.mark.parametrize(
+    "content,message", [c[1:] for c in BAD_RANGES], ids=[c[0] for c in BAD_RANGES]
+)
+def test_bad_ranges(write_csv, content, message):
+    args = [
+        "--current",
+        str(write_csv("current.csv", CURRENT)),
+        "--target",
+        str(write_csv("target.csv", TARGET)),
+    ]
+    _assert_bad(_run([*args, "--ranges", str(write_csv("ranges.csv", content))]), message)
+
+
+def test_explicit_ranges_must_exist(write_csv, tmp_path):
+    args = [
+        "--current",
+        str(write_csv("current.csv", CURRENT)),
+        "--target",
+        str(write_csv("target.csv", TARGET)),
+    ]
+    _assert_bad(_run([*args, "--ranges", str(tmp_path / "ranges.csv")]), "ranges.csv: no such file")
+
+
+def test_pair_digits_outside_1_2_is_a_usage_error(write_csv):
+    args = [
+        "--current",
+        str(write_csv("current.csv", CURRENT)),
+        "--target",
+        str(write_csv("target.csv", TARGET)),
+    ]
+    result = _run([*args, "--pair-digits", "3"])
+    assert result.exit_code == 2
+    assert "--pair-digits" in result.stderr and "Traceback" not in result.output
+
+
+def test_python_m_reorg_bad_input_has_no_traceback(write_csv, tmp_path):
+    target = write_csv("target.csv", "service,port\napi,http\n")
+    current = write_csv("current.csv", CURRENT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reorg",
+            "check",
+            "--current",
+            str(current),
+            "--target",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert (
+        proc.stderr == f"error: {target}:2: port 'http' is not an integer; write a number 1-65535\n"
+    )
