@@ -34,7 +34,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
-from reorg.model import Plan, ReorgError, Scope, Step, StepKind
+from reorg.model import Plan, ReorgError, Scope, Step
 from reorg.probe import Check, CheckSpec, Expect
 
 JOURNAL_FORMAT = "reorg-journal/1"
@@ -289,7 +289,15 @@ def replay(
     steps = {step.step: step for step in plan.steps}
     state = start_state(plan, base)
     done: list[int] = []
+    done_set: set[int] = set()
     dirty: int | None = None
+    # Open steps per wave and the lowest open wave, kept up to date so that a long journal
+    # replays in linear time (the same rule as ``open_steps``).
+    remaining: dict[int, int] = {}
+    for step in plan.steps:
+        remaining[step.wave] = remaining.get(step.wave, 0) + 1
+    last_wave = max(remaining, default=0)
+    low = min(remaining, default=1)
     fix = "repair it, or move it aside and start a new journal with `reorg reset`"
     for event in events:
         step = steps.get(event.step)
@@ -304,13 +312,17 @@ def replay(
                 if state[key] != step.to_port:
                     raise ReorgError(f"{bad}: {step.service}@{step.host} is not on {step.to_port}; {fix}")
                 done.pop()
+                done_set.discard(event.step)
                 state[key] = step.from_port
+                remaining[step.wave] += 1
+                low = min(low, step.wave)
             else:
                 raise ReorgError(f"{bad}: only the last done or failed step can be undone; {fix}")
             continue
-        if event.step in done:
+        if event.step in done_set:
             raise ReorgError(f"{bad}: the step is already done; {fix}")
-        if event.step not in {s.step for s in open_steps(plan, done, dirty)}:
+        is_open = event.step == dirty if dirty is not None else step.wave == low
+        if not is_open:
             raise ReorgError(f"{bad}: the step is not open at that point (out of wave order); {fix}")
         if state[key] != step.from_port:
             raise ReorgError(f"{bad}: {step.service}@{step.host} is not on {step.from_port}; {fix}")
@@ -319,7 +331,11 @@ def replay(
         else:
             dirty = None
             done.append(event.step)
+            done_set.add(event.step)
             state[key] = step.to_port
+            remaining[step.wave] -= 1
+            while low <= last_wave and remaining.get(low, 0) == 0:
+                low += 1
     return Position(tuple(done), dirty, tuple(sorted(state.items())))
 
 

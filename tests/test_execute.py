@@ -265,6 +265,18 @@ def test_read_only_commands_never_write(demo: Path):
     assert "stale" in run("status").stdout
 
 
+def test_port_shared_with_a_staying_binding_comes_from_the_current_table(demo: Path):
+    # f leaves 4030 but g, which has no step, still holds it: "old port free" cannot be expected.
+    report = run_json("done", "4", "--no-probe")
+    assert report["checks"][1]["port"] == 4030 and "stays held by g" in report["checks"][1]["detail"]
+    assert report["notices"] == []
+    (demo.parent.parent / "data" / "current.csv").write_text("service,host,port\n")
+    changed = run_json("status")
+    assert "changed since the plan was made" in changed["notices"][0]
+    (demo.parent.parent / "data" / "current.csv").unlink()
+    assert "was not found" in run("status").stdout
+
+
 def test_journal_override(demo: Path, tmp_path: Path):
     other = tmp_path / "elsewhere.journal.json"
     assert run("done", "--no-probe", "--journal", str(other)).exit_code == 0

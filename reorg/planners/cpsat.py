@@ -603,7 +603,13 @@ def _merge(
     """
     opts = problem.options
     temps = {i for i in merged.arrive if merged.leave[i] < merged.arrive[i]}
-    listed = _list_schedule(problem, temps, len(problem.temp_pool), opts.max_per_wave)
+    try:
+        listed = _list_schedule(problem, temps, len(problem.temp_pool), opts.max_per_wave)
+    except ReorgError:
+        if alt is None and problem.n <= JOINT_LIMIT:  # let the joint model find or explain
+            sub = build(tuple(sorted(problem.movers)), opts.max_per_wave)
+            return _solve_component(sub, problem, ["temps", "waves"], None, None, {})
+        raise
     if alt is not None and (alt.waves, alt.temps) < (listed.waves, listed.temps):
         listed = alt
         temps = {i for i in alt.arrive if alt.leave[i] < alt.arrive[i]}
