@@ -10,7 +10,8 @@ from typing import Callable
 
 from reorg.check import CheckReport, find_check
 from reorg.model import Candidate, Compared, Instance, Objective, Plan, PlanOptions, Scope, Strategy
-from reorg.planfile import write_plan_files, write_text_atomic
+from reorg.atomic import write_text_atomic
+from reorg.planfile import write_plan_files
 from reorg.planners import get_planner, plan_front
 from reorg.render import render_compare_markdown
 from reorg.problem import Problem, build_problem

@@ -102,7 +102,7 @@ def generate(
             spare[h] = drawn[layout.slots:]
     rows, pair_names, next_service = _name_services(rng, per_layout, host_names)
     reservations = _reservations(rng, reserve, next_service, spare, host_names, global_ok)
-    rows.sort()
+    rows.sort(key=lambda row: (row[0], row[2], row[1]))  # (host, port, service), as tables reads
     backs = dict(pair_names)
     binding_list = tuple(
         Binding(service, host, cur, status="running", pair=backs.get(service, ""), line=k + 2)

@@ -26,7 +26,6 @@ import json
 import os
 import signal
 import socket
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
+from reorg.atomic import fsync_dir, write_text_atomic
 from reorg.model import Plan, ReorgError, Scope, Step
 from reorg.probe import Check, CheckSpec, Expect
 
@@ -188,24 +188,7 @@ def save_journal(journal: Journal) -> None:
     prefix = f".{path.name}."
     for leftover in sorted(directory.glob(f"{prefix}*.tmp")):
         leftover.unlink(missing_ok=True)
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
-    except OSError as exc:
-        raise ReorgError(f"{directory}: cannot write the journal ({exc.strerror}); check its permissions") from exc
-    tmp = Path(tmp_name)
-    try:
-        crash_point("before-write")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o644)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        crash_point("before-rename")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(directory)
+    write_text_atomic(path, text, checkpoint=crash_point)
     crash_point("before-unlock")
 
 
@@ -220,14 +203,6 @@ def backup_journal(path: Path) -> Path | None:
     os.rename(path, backup)
     fsync_dir(path.parent)
     return backup
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def crash_point(name: str) -> None:

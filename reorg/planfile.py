@@ -12,10 +12,10 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reorg.atomic import write_text_atomic
 from reorg.model import (
     PLAN_FORMAT,
     Instance,
@@ -89,43 +89,6 @@ def check_plan_name(name: str) -> str:
         if name.endswith(ext):
             raise ReorgError(f"plan name {name!r} ends with {ext}; give it without the extension")
     return name
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temp file in the same directory, fsync and rename."""
-    data = text.encode("utf-8")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise ReorgError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable where the platform allows opening a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_plan_files(

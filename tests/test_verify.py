@@ -6,6 +6,8 @@ import time
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bruteforce import instance_of
 from reorg.model import (
@@ -424,3 +426,38 @@ def test_large_plan_is_verified_quickly():
     m = assert_valid(inst, numbered)
     assert time.perf_counter() - started < 20
     assert (m.moves, m.waves, m.lower_bound_waves) == (30_000, 3, 3)
+
+
+# ---- the two independent bound implementations agree ----------------------------------------
+
+
+@st.composite
+def medium_instances(draw):
+    """Up to 3 hosts x 8 services on ports 1..10, with collisions, fixed ones and retirements."""
+    rows = []
+    for host in ("h1", "h2", "h3")[: draw(st.integers(1, 3))]:
+        services = draw(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=8, unique=True))
+        news = draw(st.permutations(range(1, 11)))
+        olds = draw(st.permutations(range(1, 11)))
+        for s, old, new in zip(services, olds, news):
+            shape = draw(st.sampled_from(["perm", "perm", "perm", "keep", "retire", "collide"]))
+            old = draw(st.integers(1, 10)) if shape == "collide" else old
+            target = "-" if shape == "retire" else str(old if shape == "keep" else new)
+            rows.append(f"{s} {host} {old} {target}")
+    return instance_of(*rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(medium_instances(), st.sampled_from(list(Scope)), st.sampled_from([None, 1, 3]), st.integers(0, 3))
+def test_bounds_agree_with_problem(inst, scope, cap, extra):
+    from reorg.model import ReorgError
+    from reorg.problem import build_problem, lower_bound_moves, lower_bound_waves
+
+    options = PlanOptions(scope=scope, max_per_wave=cap)
+    try:
+        problem = build_problem(inst, options)
+    except ReorgError:
+        return
+    lb = lower_bound_moves(problem)
+    moves = lb + extra
+    assert lower_bounds(inst, scope, moves, cap) == (lb, lower_bound_waves(problem, moves))
