@@ -6,8 +6,8 @@ goals and reservations, so a mistake in ``reorg.problem`` or a planner cannot hi
 
 The replay is plain: waves run in order; every step of a wave is judged against the state at
 the start of that wave, and only then are all of them applied. Each problem becomes one
-``Violation`` with a short rule id (listed in ``RULES``), a one-line message and the step number
-(None for whole-plan rules). The work is linear in steps + bindings, with dicts throughout.
+``Violation`` with a short rule id (the keys of ``RULES``), a one-line message and the step
+number (None for whole-plan rules). The work is linear in steps + bindings, with dicts.
 """
 
 from __future__ import annotations
@@ -31,68 +31,66 @@ from reorg.model import (
 )
 
 RULES = {
-    "instance": "goals do not match the bindings one to one",
+    "instance": "goals match the bindings one to one",
     "options": "max_per_wave is at least 1",
-    "numbering": "steps are numbered 1..N in order and every wave is >= 1",
+    "numbering": "steps are numbered 1..N in order, and every wave is at least 1",
     "wave-order": "wave never decreases along the steps",
     "empty-wave": "waves run 1..W with none empty",
     "cap": "at most max_per_wave steps in one wave",
-    "unknown-binding": "a step names a (service, host) with no binding",
+    "unknown-binding": "a step names a (service, host) that has a binding",
     "unchanged": "a binding that keeps its port gets no step",
     "wave-twice": "a binding appears at most once per wave",
-    "after-final": "no step after a binding's final step (move, from-temp, retire)",
+    "after-final": "no step follows a binding's final step (move, from-temp, retire)",
     "from-port": "from_port is where the binding is at the start of the wave",
-    "kind": "the step kind fits the binding (move/to-temp from its port, from-temp from its temp, "
-    "retire only to retire, to_port null only for retire)",
+    "kind": "the kind fits the binding: move and to-temp leave its own port, from-temp leaves "
+    "its temp port, retire only for a retiring binding, to_port null only for retire",
     "wrong-goal": "move and from-temp arrive at the binding's goal port",
     "temp-twice": "a binding has at most one to-temp",
-    "temp-pool": "a to-temp goes to the temp range minus every port the tables or reservations name",
-    "port-busy": "a step binds only a port free at the start of its wave (under the scope rule)",
-    "wave-touch": "no two steps of one wave touch the same (host, port); under global scope no "
-    "two services bind one port in one wave",
+    "temp-pool": "to-temp goes to the temp range minus every port a table or reservation names",
+    "port-busy": "a step binds only a port free at the start of its wave (scope rule)",
+    "wave-touch": "no two steps of one wave touch one (host, port); under global scope, no two "
+    "services bind one port in one wave",
     "reserved": "no step binds, and no binding keeps, a port reserved for another service",
     "pair-split": "under hard pairs a frontend and its backend arrive in the same wave",
     "missing-step": "every binding that changes gets a final step",
     "final-state": "every binding ends on its goal port (retired ones gone, no temp held)",
     "final-collision": "the final state has no collision under the scope rule",
-    "metric-moves": "the plan's moves equal the number of steps",
-    "metric-temp_moves": "the plan's temp_moves equal the number of to-temp steps",
-    "metric-waves": "the plan's waves equal W",
-    "metric-lower_bound_moves": "the plan's lower_bound_moves equal n + c",
-    "metric-lower_bound_waves": "the plan's lower_bound_waves equal the recomputed bound",
-    "metric-pairs_split": "the plan's pairs_split equal the recomputed count",
-    "bound-above": "a lower bound is never above the figure the plan achieves",
+    "metric-moves": "moves = number of steps",
+    "metric-temp_moves": "temp_moves = number of to-temp steps",
+    "metric-waves": "waves = W",
+    "metric-lower_bound_moves": "lower_bound_moves = n + c",
+    "metric-lower_bound_waves": "lower_bound_waves = the recomputed wave bound",
+    "metric-pairs_split": "pairs_split = (pair, host) whose arrivals differ",
+    "bound-above": "no lower bound is above the figure the plan achieves",
 }
 
-_ARRIVE = (StepKind.MOVE, StepKind.FROM_TEMP)
+Key = tuple[str, str]  # (service, host)
 
-# A binding's phase during the replay.
-_AT_START, _IN_TEMP, _DONE = "start", "temp", "done"
+_ARRIVE = (StepKind.MOVE, StepKind.FROM_TEMP)
+_AT_START, _IN_TEMP, _DONE = "start", "temp", "done"  # a binding's phase during the replay
 
 
 def verify(plan: Plan, instance: Instance) -> Verdict:
-    """Replay ``plan`` on ``instance``; the verdict lists every violation and the true metrics.
+    """Replay ``plan`` on ``instance``: every violation, and the metrics recomputed.
 
-    ``Verdict.metrics`` holds the recomputed figures and bounds, with ``optimal`` copied from the
-    plan (the verifier cannot check a solver's proof, only that no bound is above its figure).
+    ``Verdict.metrics`` holds the figures and bounds as the verifier computes them, with
+    ``optimal`` copied from the plan: a solver's proof cannot be checked here, only that no
+    bound is above its figure.
     """
     found: list[Violation] = []
-    opts = plan.options
-    steps = plan.steps
-    cap = _check_options(opts, found)
+    options = plan.options
+    cap = _check_options(options, found)
     goal_of = _index_goals(instance, found)
+    _check_numbering(plan.steps, found)
+    arrival, temp_moves = _replay(plan.steps, instance, options, cap, goal_of, found)
+    split = _count_pairs_split(instance, goal_of, arrival, options.pairs, found)
 
-    _check_numbering(steps, found)
-    arrival, temp_moves = _replay(steps, instance, opts, cap, goal_of, found)
-
-    split = _count_pairs_split(instance, goal_of, arrival, opts.pairs, found)
-    moves = len(steps)
-    waves = max((s.wave for s in steps), default=0)
-    lb_moves, lb_waves = lower_bounds(instance, opts.scope, moves, cap)
+    moves = len(plan.steps)
+    lb_moves, lb_waves = lower_bounds(instance, options.scope, moves, cap)
     metrics = Metrics(
         moves=moves,
         temp_moves=temp_moves,
-        waves=waves,
+        waves=max((s.wave for s in plan.steps), default=0),
         lower_bound_moves=lb_moves,
         lower_bound_waves=lb_waves,
         optimal=plan.metrics.optimal,
@@ -102,67 +100,70 @@ def verify(plan: Plan, instance: Instance) -> Verdict:
     return Verdict(violations=tuple(found), metrics=metrics)
 
 
-# ---- inputs ---------------------------------------------------------------------------------
+# ---- inputs and numbering -------------------------------------------------------------------
 
 
-def _check_options(opts: PlanOptions, found: list[Violation]) -> int | None:
+def _check_options(options: PlanOptions, found: list[Violation]) -> int | None:
     """The wave cap to enforce (None = no cap); a cap below 1 is reported and ignored."""
-    cap = opts.max_per_wave
+    cap = options.max_per_wave
     if cap is not None and cap < 1:
         found.append(Violation("options", f"max_per_wave {cap} is below 1"))
         return None
     return cap
 
 
-def _index_goals(instance: Instance, found: list[Violation]) -> dict[tuple[str, str], Goal]:
-    goal_of: dict[tuple[str, str], Goal] = {}
+def _index_goals(instance: Instance, found: list[Violation]) -> dict[Key, Goal]:
+    goal_of: dict[Key, Goal] = {}
     for g in instance.goals:
         key = (g.service, g.host)
         if key in goal_of:
-            found.append(Violation("instance", f"{g.service}@{g.host} has two goals"))
+            found.append(Violation("instance", f"{_who(key)} has two goals"))
         goal_of[key] = g
-    seen: set[tuple[str, str]] = set()
+    seen: set[Key] = set()
     for b in instance.bindings:
         key = (b.service, b.host)
         if key in seen:
-            found.append(Violation("instance", f"{b.service}@{b.host} has two bindings"))
+            found.append(Violation("instance", f"{_who(key)} has two bindings"))
         seen.add(key)
         g = goal_of.get(key)
         if g is None:
-            found.append(Violation("instance", f"{b.service}@{b.host} has no goal"))
+            found.append(Violation("instance", f"{_who(key)} has no goal"))
         elif g.from_port != b.port:
             found.append(
                 Violation(
-                    "instance",
-                    f"{b.service}@{b.host} holds port {b.port} but its goal starts from {g.from_port}",
+                    "instance", f"{_who(key)} holds port {b.port}, its goal starts from {g.from_port}"
                 )
             )
-    for key in goal_of.keys() - seen:
-        found.append(Violation("instance", f"goal for {key[0]}@{key[1]} has no binding"))
+    for key in sorted(goal_of.keys() - seen):
+        found.append(Violation("instance", f"the goal of {_who(key)} has no binding"))
     return goal_of
 
 
 def _check_numbering(steps: tuple[Step, ...], found: list[Violation]) -> None:
-    for pos, s in enumerate(steps, start=1):
-        if s.step != pos:
+    for position, s in enumerate(steps, start=1):
+        if s.step != position:
             found.append(
                 Violation(
                     "numbering",
-                    f"steps must be numbered 1..N in order; step at position {pos} is numbered {s.step}",
+                    f"steps run 1..N in order; the step at position {position} is numbered {s.step}",
                     s.step,
                 )
             )
-            break
-    previous = 1
+            break  # one gap shifts every later number; report it once
+    highest = 1
     present: set[int] = set()
     for s in steps:
         if s.wave < 1:
-            found.append(Violation("numbering", f"step {s.step} is in wave {s.wave}; waves start at 1", s.step))
-        elif s.wave < previous:
             found.append(
-                Violation("wave-order", f"step {s.step} is in wave {s.wave}, after a step of wave {previous}", s.step)
+                Violation("numbering", f"step {s.step} is in wave {s.wave}; waves start at 1", s.step)
             )
-        previous = max(previous, s.wave)
+        elif s.wave < highest:
+            found.append(
+                Violation(
+                    "wave-order", f"step {s.step} is in wave {s.wave}, after wave {highest}", s.step
+                )
+            )
+        highest = max(highest, s.wave)
         present.add(s.wave)
     last = max(present, default=0)
     for w in range(1, last + 1):
@@ -170,35 +171,35 @@ def _check_numbering(steps: tuple[Step, ...], found: list[Violation]) -> None:
             found.append(Violation("empty-wave", f"wave {w} has no step (waves run 1..{last})"))
 
 
-# ---- replay ---------------------------------------------------------------------------------
+# ---- the replay -----------------------------------------------------------------------------
 
 
-def _who(key: tuple[str, str]) -> str:
+def _who(key: Key) -> str:
     return f"{key[0]}@{key[1]}"
 
 
-def _port(p: int | None) -> str:
-    return "nothing" if p is None else str(p)
+def _port(port: int | None) -> str:
+    return "nothing" if port is None else str(port)
 
 
 def _flag(found: list[Violation], rule: str, s: Step, text: str) -> None:
-    """A violation of one step; the message starts by naming the step in full."""
-    head = f"step {s.step} ({s.kind.value} {s.service}@{s.host} {_port(s.from_port)} -> {_port(s.to_port)})"
-    found.append(Violation(rule, f"{head}: {text}", s.step))
+    """A violation of one step; its message starts by naming the step in full."""
+    head = f"step {s.step} ({s.kind.value} {s.service}@{s.host} {_port(s.from_port)} -> "
+    found.append(Violation(rule, f"{head}{_port(s.to_port)}): {text}", s.step))
 
 
 class _Occupancy:
-    """Who holds which port right now, keyed the way the scope rule reads it.
+    """Who holds which port now, keyed the way the scope rule reads it.
 
     Host scope: (host, port) -> bindings there. Global scope: port -> service -> hosts.
     """
 
     def __init__(self, scope: Scope) -> None:
         self.is_global = scope is Scope.GLOBAL
-        self.on_host: dict[tuple[str, int], set[tuple[str, str]]] = {}
+        self.on_host: dict[tuple[str, int], set[Key]] = {}
         self.by_service: dict[int, dict[str, set[str]]] = {}
 
-    def add(self, key: tuple[str, str], port: int | None) -> None:
+    def add(self, key: Key, port: int | None) -> None:
         if port is None:
             return
         if self.is_global:
@@ -206,14 +207,13 @@ class _Occupancy:
         else:
             self.on_host.setdefault((key[1], port), set()).add(key)
 
-    def remove(self, key: tuple[str, str], port: int | None) -> None:
+    def remove(self, key: Key, port: int | None) -> None:
         if port is None:
             return
         if self.is_global:
             services = self.by_service[port]
-            hosts = services[key[0]]
-            hosts.discard(key[1])
-            if not hosts:
+            services[key[0]].discard(key[1])
+            if not services[key[0]]:
                 del services[key[0]]
                 if not services:
                     del self.by_service[port]
@@ -223,28 +223,22 @@ class _Occupancy:
             if not holders:
                 del self.on_host[(key[1], port)]
 
-    def blocker(self, key: tuple[str, str], port: int) -> str | None:
-        """Who keeps ``port`` from ``key`` under the scope rule, or None when it is free."""
+    def blocker(self, key: Key, port: int) -> str | None:
+        """Who keeps ``port`` from ``key`` under the scope rule; None when it is free."""
         if self.is_global:
             services = self.by_service.get(port)
-            if not services:
-                return None
-            others = [s for s in services if s != key[0]]
-            return f"{min(others)}@{min(services[min(others)])}" if others else None
-        holders = self.on_host.get((key[1], port))
-        if not holders:
-            return None
-        others = [k for k in holders if k != key]
-        return _who(min(others)) if others else None
+            others = sorted(s for s in services or () if s != key[0])
+            return f"{others[0]}@{min(services[others[0]])}" if others else None
+        others = sorted(k for k in self.on_host.get((key[1], port), ()) if k != key)
+        return _who(others[0]) if others else None
 
 
 def _reservation_against(
-    by_port: dict[int, list[Reservation]], scope: Scope, service: str, host: str, port: int
+    reserved: dict[int, list[Reservation]], scope: Scope, service: str, host: str, port: int
 ) -> Reservation | None:
-    for r in by_port.get(port, ()):
-        if r.service == service:
-            continue
-        if scope is Scope.GLOBAL or r.host is None or r.host == host:
+    """The reservation that keeps ``port`` on ``host`` from ``service``, if any."""
+    for r in reserved.get(port, ()):
+        if r.service != service and (scope is Scope.GLOBAL or r.host in (None, host)):
             return r
     return None
 
@@ -252,100 +246,92 @@ def _reservation_against(
 def _replay(
     steps: tuple[Step, ...],
     instance: Instance,
-    opts: PlanOptions,
+    options: PlanOptions,
     cap: int | None,
-    goal_of: dict[tuple[str, str], Goal],
+    goal_of: dict[Key, Goal],
     found: list[Violation],
-) -> tuple[dict[tuple[str, str], tuple[int, int]], int]:
+) -> tuple[dict[Key, tuple[int, int]], int]:
     """Run the waves; return each binding's arrival (wave, step) and the number of to-temps."""
-    scope = opts.scope
-    lo, hi = opts.temp_ports
-    named = {b.port for b in instance.bindings}
-    named |= {g.from_port for g in instance.goals}
+    scope = options.scope
+    lo, hi = options.temp_ports
+    named = {b.port for b in instance.bindings} | {g.from_port for g in instance.goals}
     named |= {g.to_port for g in instance.goals if g.to_port is not None}
     named |= {r.port for r in instance.reservations}
     reserved: dict[int, list[Reservation]] = defaultdict(list)
     for r in sorted(instance.reservations):
         reserved[r.port].append(r)
 
-    position: dict[tuple[str, str], int | None] = {}
-    phase: dict[tuple[str, str], str] = {}
-    finals: dict[tuple[str, str], int] = defaultdict(int)
-    used_temp: set[tuple[str, str]] = set()
-    arrival: dict[tuple[str, str], tuple[int, int]] = {}
+    position: dict[Key, int | None] = {}
+    phase: dict[Key, str] = {}
     occupancy = _Occupancy(scope)
     for b in instance.bindings:
         key = (b.service, b.host)
-        if key in position:
-            continue
-        position[key] = b.port
-        phase[key] = _AT_START
-        occupancy.add(key, b.port)
+        if key not in position:
+            position[key] = b.port
+            phase[key] = _AT_START
+            occupancy.add(key, b.port)
+    finals: dict[Key, int] = defaultdict(int)
+    had_temp: set[Key] = set()
+    arrival: dict[Key, tuple[int, int]] = {}
 
     by_wave: dict[int, list[Step]] = defaultdict(list)
     for s in steps:
         by_wave[s.wave].append(s)
-
     temp_moves = 0
     for wave in sorted(by_wave):
         group = by_wave[wave]
         if cap is not None and len(group) > cap:
             found.append(
-                Violation("cap", f"wave {wave} has {len(group)} steps; at most {cap} allowed", group[cap].step)
+                Violation(
+                    "cap", f"wave {wave} has {len(group)} steps, at most {cap}", group[cap].step
+                )
             )
         touched: dict[tuple[str, int], Step] = {}
-        bound_here: dict[int, Step] = {}  # global scope: port -> first step binding it
-        seen: dict[tuple[str, str], Step] = {}
+        bound_port: dict[int, Step] = {}  # global scope: port -> first step of the wave binding it
+        seen: dict[Key, Step] = {}
         for s in group:
             key = (s.service, s.host)
-            if s.kind is StepKind.TO_TEMP:
-                temp_moves += 1
+            temp_moves += s.kind is StepKind.TO_TEMP
             goal = goal_of.get(key)
             if goal is None or key not in position:
                 _flag(found, "unknown-binding", s, f"no binding of {s.service} on {s.host}")
                 continue
             if key in seen:
-                _flag(found, "wave-twice", s, f"{_who(key)} already has step {seen[key].step} in wave {wave}")
+                _flag(found, "wave-twice", s, f"{_who(key)} already has step {seen[key].step}")
             seen[key] = s
             if not goal.moves:
-                _flag(found, "unchanged", s, f"{_who(key)} keeps port {goal.from_port} and needs no step")
+                _flag(found, "unchanged", s, f"{_who(key)} keeps port {goal.from_port}")
             if phase[key] == _DONE:
                 _flag(found, "after-final", s, f"{_who(key)} already had its final step")
             if s.from_port != position[key]:
-                _flag(found, "from-port", s, f"{_who(key)} is on {_port(position[key])} at the start of wave {wave}")
-            _check_kind(s, goal, phase[key], key in used_temp, lo, hi, named, found)
+                where = _port(position[key])
+                _flag(found, "from-port", s, f"{_who(key)} is on {where} as wave {wave} starts")
+            _check_kind(s, goal, phase[key], key in had_temp, lo, hi, named, found)
 
             for port in (s.from_port, s.to_port):
                 if port is None:
                     continue
-                other = touched.get((s.host, port))
-                if other is not None and other is not s:
-                    _flag(found, "wave-touch", s, f"step {other.step} of wave {wave} also touches {s.host}:{port}")
-                else:
-                    touched[(s.host, port)] = s
+                other = touched.setdefault((s.host, port), s)
+                if other is not s:
+                    text = f"step {other.step} of the same wave touches {s.host}:{port}"
+                    _flag(found, "wave-touch", s, text)
             if s.to_port is None:
                 continue
             holder = occupancy.blocker(key, s.to_port)
             if holder is not None:
-                _flag(found, "port-busy", s, f"port {s.to_port} is held by {holder} at the start of wave {wave}")
+                text = f"port {s.to_port} is held by {holder} as wave {wave} starts"
+                _flag(found, "port-busy", s, text)
             if scope is Scope.GLOBAL:
-                first = bound_here.get(s.to_port)
-                if first is None:
-                    bound_here[s.to_port] = s
-                elif first.service != s.service:
-                    _flag(
-                        found,
-                        "wave-touch",
-                        s,
-                        f"step {first.step} ({first.service}@{first.host}) binds port {s.to_port} "
-                        "in the same wave (global scope)",
-                    )
+                first = bound_port.setdefault(s.to_port, s)
+                if first.service != s.service:
+                    text = f"step {first.step} ({_who((first.service, first.host)) }) binds port "
+                    _flag(found, "wave-touch", s, text + f"{s.to_port} in the same wave")
             r = _reservation_against(reserved, scope, s.service, s.host, s.to_port)
             if r is not None:
                 where = f"on {r.host}" if r.host else "on every host"
                 _flag(found, "reserved", s, f"port {s.to_port} is reserved for {r.service} {where}")
 
-        # Apply the whole wave at once: everything above saw the state at its start.
+        # Apply the whole wave at once: every check above saw the state at its start.
         for s in group:
             key = (s.service, s.host)
             if key not in position or key not in goal_of:
@@ -354,7 +340,7 @@ def _replay(
             position[key] = s.to_port
             occupancy.add(key, s.to_port)
             if s.kind is StepKind.TO_TEMP:
-                used_temp.add(key)
+                had_temp.add(key)
                 phase[key] = _IN_TEMP
             else:
                 phase[key] = _DONE
@@ -376,44 +362,45 @@ def _check_kind(
     named: set[int],
     found: list[Violation],
 ) -> None:
-    """Does the step's kind fit the binding's goal and where it is in its own sequence?"""
-    retiring = goal.to_port is None
+    """Does the step's kind fit the binding's goal and its place in the binding's sequence?"""
+    who = f"{s.service}@{s.host}"
     if s.kind is StepKind.RETIRE:
-        if not retiring:
-            _flag(found, "kind", s, f"{s.service}@{s.host} has goal port {goal.to_port}, not retire")
+        if goal.to_port is not None:
+            _flag(found, "kind", s, f"{who} goes to port {goal.to_port}; it does not retire")
         if s.to_port is not None:
-            _flag(found, "kind", s, f"a retire step has to_port null")
+            _flag(found, "kind", s, "a retire step has to_port null")
         return
     if s.to_port is None:
-        _flag(found, "kind", s, f"only a retire step has to_port null")
+        _flag(found, "kind", s, "only a retire step has to_port null")
         return
-    if retiring:
-        _flag(found, "kind", s, f"{s.service}@{s.host} retires; its only step is retire")
+    if goal.to_port is None:
+        _flag(found, "kind", s, f"{who} retires; its only step is retire")
         return
     if s.kind is StepKind.MOVE:
         if phase == _IN_TEMP:
-            _flag(found, "kind", s, f"the binding holds a temp port; leave it with from-temp")
+            _flag(found, "kind", s, f"{who} holds a temp port; it leaves it with from-temp")
         if s.to_port != goal.to_port:
-            _flag(found, "wrong-goal", s, f"goal of {s.service}@{s.host} is {goal.to_port}")
+            _flag(found, "wrong-goal", s, f"the goal of {who} is {goal.to_port}")
     elif s.kind is StepKind.TO_TEMP:
         if had_temp:
-            _flag(found, "temp-twice", s, f"{s.service}@{s.host} already had a to-temp")
-        if not (lo <= s.to_port <= hi) or s.to_port in named:
-            why = "outside the range" if not (lo <= s.to_port <= hi) else "named in the tables or reservations"
-            _flag(found, "temp-pool", s, f"port {s.to_port} is not in the temp pool {lo}-{hi} ({why})")
+            _flag(found, "temp-twice", s, f"{who} already had a to-temp")
+        if not lo <= s.to_port <= hi:
+            _flag(found, "temp-pool", s, f"port {s.to_port} is outside the temp range {lo}-{hi}")
+        elif s.to_port in named:
+            _flag(found, "temp-pool", s, f"port {s.to_port} is named in a table or reservation")
     elif s.kind is StepKind.FROM_TEMP:
         if phase != _IN_TEMP:
-            _flag(found, "kind", s, f"{s.service}@{s.host} holds no temp port")
+            _flag(found, "kind", s, f"{who} holds no temp port")
         if s.to_port != goal.to_port:
-            _flag(found, "wrong-goal", s, f"goal of {s.service}@{s.host} is {goal.to_port}")
+            _flag(found, "wrong-goal", s, f"the goal of {who} is {goal.to_port}")
 
 
 def _check_final(
     instance: Instance,
     scope: Scope,
-    goal_of: dict[tuple[str, str], Goal],
-    position: dict[tuple[str, str], int | None],
-    finals: dict[tuple[str, str], int],
+    goal_of: dict[Key, Goal],
+    position: dict[Key, int | None],
+    finals: dict[Key, int],
     occupancy: _Occupancy,
     reserved: dict[int, list[Reservation]],
     found: list[Violation],
@@ -423,36 +410,29 @@ def _check_final(
         goal = goal_of.get(key)
         if goal is None:
             continue
-        where = position[key]
+        to = _port(goal.to_port)
         if goal.to_port != goal.from_port and not finals[key]:
-            found.append(
-                Violation(
-                    "missing-step",
-                    f"{_who(key)} should go {b.port} -> {_port(goal.to_port)} but has no final step",
-                )
-            )
-        if where != goal.to_port:
-            found.append(
-                Violation("final-state", f"{_who(key)} ends on {_port(where)}, its goal is {_port(goal.to_port)}")
-            )
-        if not goal.moves and goal.to_port is not None:
+            text = f"{_who(key)} should go {b.port} -> {to} but has no final step"
+            found.append(Violation("missing-step", text))
+        if position[key] != goal.to_port:
+            text = f"{_who(key)} ends on {_port(position[key])}; its goal is {to}"
+            found.append(Violation("final-state", text))
+        if goal.to_port == goal.from_port:
             r = _reservation_against(reserved, scope, b.service, b.host, goal.to_port)
             if r is not None:
-                found.append(
-                    Violation("reserved", f"{_who(key)} keeps port {goal.to_port}, reserved for {r.service}")
-                )
+                text = f"{_who(key)} keeps port {goal.to_port}, reserved for {r.service}"
+                found.append(Violation("reserved", text))
     if scope is Scope.GLOBAL:
         for port in sorted(occupancy.by_service):
             services = occupancy.by_service[port]
             if len(services) > 1:
-                found.append(
-                    Violation("final-collision", f"port {port} ends held by {', '.join(sorted(services))} (global scope)")
-                )
+                text = f"port {port} ends held by {', '.join(sorted(services))} (global scope)"
+                found.append(Violation("final-collision", text))
     else:
-        for (host, port) in sorted(occupancy.on_host):
+        for host, port in sorted(occupancy.on_host):
             holders = occupancy.on_host[(host, port)]
             if len(holders) > 1:
-                names = ", ".join(s for s, _ in sorted(holders))
+                names = ", ".join(sorted(service for service, _ in holders))
                 found.append(Violation("final-collision", f"{host}:{port} ends held by {names}"))
 
 
@@ -461,70 +441,68 @@ def _check_final(
 
 def _count_pairs_split(
     instance: Instance,
-    goal_of: dict[tuple[str, str], Goal],
-    arrival: dict[tuple[str, str], tuple[int, int]],
+    goal_of: dict[Key, Goal],
+    arrival: dict[Key, tuple[int, int]],
     mode: PairMode,
     found: list[Violation],
 ) -> int:
-    """(pair, host) where frontend and backend both go to a new port but arrive in different waves."""
+    """(pair, host) where frontend and backend both go to a new port, arriving in other waves."""
     hosts_of: dict[str, list[str]] = defaultdict(list)
     for service, host in goal_of:
         hosts_of[service].append(host)
     split = 0
     for front, back in sorted(set(instance.pairs)):
-        if front == back:
-            continue
-        for host in sorted(hosts_of.get(front, ())):
+        for host in sorted(hosts_of.get(front, ())) if front != back else ():
             gf, gb = goal_of[(front, host)], goal_of.get((back, host))
-            if gb is None:
-                continue
-            if not (gf.moves and gb.moves and gf.to_port is not None and gb.to_port is not None):
+            if gb is None or not all(g.moves and g.to_port is not None for g in (gf, gb)):
                 continue
             af, ab = arrival.get((front, host)), arrival.get((back, host))
-            if (af[0] if af else None) == (ab[0] if ab else None):
+            wave_f, wave_b = (af[0] if af else None), (ab[0] if ab else None)
+            if wave_f == wave_b:
                 continue
             split += 1
             if mode is PairMode.HARD:
-                wf = f"wave {af[0]}" if af else "never"
-                wb = f"wave {ab[0]}" if ab else "never"
-                at = max((a[1] for a in (af, ab) if a), default=None)
-                found.append(
-                    Violation(
-                        "pair-split",
-                        f"pair {front}/{back} on {host} is split: {front} arrives {wf}, {back} {wb}",
-                        at,
-                    )
+                text = (
+                    f"pair {front}/{back} on {host} is split: {front} arrives in wave "
+                    f"{_port(wave_f)}, {back} in wave {_port(wave_b)}"
                 )
+                found.append(Violation("pair-split", text, max(a[1] for a in (af, ab) if a)))
     return split
 
 
 def _check_metrics(claimed: Metrics, actual: Metrics, found: list[Violation]) -> None:
-    for name in ("moves", "temp_moves", "waves", "lower_bound_moves", "lower_bound_waves", "pairs_split"):
+    names = ("moves", "temp_moves", "waves", "lower_bound_moves", "lower_bound_waves")
+    for name in names + ("pairs_split",):
         said, true = getattr(claimed, name), getattr(actual, name)
         if said != true:
-            found.append(Violation(f"metric-{name}", f"plan says {name} = {said}, the replay gives {true}"))
+            text = f"the plan says {name} = {said}; the replay gives {true}"
+            found.append(Violation(f"metric-{name}", text))
     for bound, figure in (("lower_bound_moves", "moves"), ("lower_bound_waves", "waves")):
-        for label, m in (("plan", claimed), ("recomputed", actual)):
-            if getattr(m, bound) > getattr(actual, figure):
-                found.append(
-                    Violation(
-                        "bound-above",
-                        f"{label} {bound} = {getattr(m, bound)} is above the achieved {figure} = {getattr(actual, figure)}",
-                    )
-                )
+        achieved = getattr(actual, figure)
+        for whose, metrics in (("the plan's", claimed), ("the recomputed", actual)):
+            value = getattr(metrics, bound)
+            if value > achieved:
+                text = f"{whose} {bound} = {value} is above the achieved {figure} = {achieved}"
+                found.append(Violation("bound-above", text))
 
 
 # ---- lower bounds, from the raw goals -------------------------------------------------------
 
 
-def lower_bounds(instance: Instance, scope: Scope, moves: int, cap: int | None = None) -> tuple[int, int]:
-    """(n + c, the wave bound for a plan with ``moves`` moves), computed from the goals alone.
+def lower_bounds(
+    instance: Instance, scope: Scope, moves: int, cap: int | None = None
+) -> tuple[int, int]:
+    """(n + c, the fewest waves of a plan with ``moves`` moves), from the goals alone.
 
     The blocking graph: mover A -> binding B when B currently holds A's goal port (on A's host
-    under host scope; on any host, for another service, under global scope). It is built with one
-    hub node per holder group, so a port held by one service on many hosts costs one node, not a
-    quadratic fan of arrows. Hubs never form a cycle with a single binding, so an SCC is
-    non-trivial when it holds at least two bindings.
+    under host scope; on any host, for another service, under global scope). It is built with a
+    hub node per group of holders, so a port that one service holds on many hosts costs one
+    node, not a quadratic fan of arrows. No hub closes a cycle on a single binding, so an SCC
+    is non-trivial when it holds at least two bindings.
+
+    Waves, for ``moves == n + c``: max(longest wait chain, where a cycle member may leave in
+    wave 1; longest simple cycle + 1; 2 if any cycle; ceil(moves / cap); 1). With more moves,
+    temps can cut chains: max(2 if anyone waits else 1, ceil(moves / cap)). 0 with no mover.
     """
     goals = instance.goals
     size = len(goals)
@@ -533,78 +511,74 @@ def lower_bounds(instance: Instance, scope: Scope, moves: int, cap: int | None =
     if not movers:
         return 0, 0
 
-    hub_id: dict[tuple, int] = {}
+    hub_of: dict[tuple, int] = {}
     members: list[list[int]] = []
     services_at: dict[int, list[str]] = defaultdict(list)
     for i, g in enumerate(goals):
-        hub_key = (g.from_port, g.service) if is_global else (g.host, g.from_port)
-        h = hub_id.get(hub_key)
-        if h is None:
-            h = hub_id[hub_key] = size + len(members)
+        group = (g.from_port, g.service) if is_global else (g.host, g.from_port)
+        if group not in hub_of:
+            hub_of[group] = size + len(members)
             members.append([])
-            if is_global:
-                services_at[g.from_port].append(g.service)
-        members[h - size].append(i)
-
+            services_at[g.from_port].append(g.service)
+        members[hub_of[group] - size].append(i)
     succ: list[list[int]] = [[] for _ in range(size)] + members
     for i in movers:
         g = goals[i]
         if g.to_port is None:
             continue
         if is_global:
-            succ[i] = [hub_id[(g.to_port, s)] for s in services_at.get(g.to_port, ()) if s != g.service]
-        else:
-            h = hub_id.get((g.host, g.to_port))
-            succ[i] = [h] if h is not None else []
+            others = [s for s in services_at.get(g.to_port, ()) if s != g.service]
+            succ[i] = [hub_of[(g.to_port, s)] for s in others]
+        elif (g.host, g.to_port) in hub_of:
+            succ[i] = [hub_of[(g.host, g.to_port)]]
 
     comp, comps = _strong_components(succ)
-    real_in: list[int] = [0] * len(comps)
+    bindings_in = [0] * len(comps)
     for i in range(size):
-        real_in[comp[i]] += 1
-    cyclic = [real_in[k] >= 2 for k in range(len(comps))]
+        bindings_in[comp[i]] += 1
+    cyclic = [count >= 2 for count in bindings_in]
     c = sum(cyclic)
-    n = len(movers)
-    lb_moves = n + c
-
+    lb_moves = len(movers) + c
     by_cap = math.ceil(moves / cap) if cap else 1
     if moves > lb_moves:
         waits = any(succ[i] for i in movers)
         return lb_moves, max(2 if waits else 1, by_cap)
 
-    # Longest simple cycle: an SCC with as many internal arrows (between bindings) as bindings.
-    edges = [0] * len(comps)
+    # A simple cycle is an SCC with as many arrows between its bindings as bindings.
+    arrows = [0] * len(comps)
     for i in movers:
         k = comp[i]
         if cyclic[k]:
-            edges[k] += sum(1 for h in succ[i] if comp[h] == k for m in succ[h] if comp[m] == k)
+            arrows[k] += sum(1 for h in succ[i] if comp[h] == k for j in succ[h] if comp[j] == k)
     best = 2 if c else 1
-    for k in range(len(comps)):
-        if cyclic[k] and edges[k] == real_in[k]:
-            best = max(best, real_in[k] + 1)
+    for k, count in enumerate(bindings_in):
+        if cyclic[k] and arrows[k] == count:
+            best = max(best, count + 1)
 
-    # Longest wait chain: components come out sources first, so walk them backwards.
-    is_mover = [False] * size
-    for i in movers:
-        is_mover[i] = True
-    value = [0] * len(succ)  # binding: wave it leaves its port; hub: latest leave of its holders
+    # Longest wait chain. Components come out sources first, so walk them backwards and every
+    # successor is known. leave[binding] = the earliest wave it can leave its port (0 = never);
+    # leave[hub] = the latest leave among its holders.
+    moving = set(movers)
+    leave = [0] * len(succ)
     for k in reversed(range(len(comps))):
+        nodes = comps[k]
         if cyclic[k]:
-            for v in comps[k]:
+            for v in nodes:
                 if v < size:
-                    value[v] = 1  # a cycle member may leave for a temp port in wave 1
-        for v in comps[k]:
+                    leave[v] = 1  # a cycle member may step aside to a temp port in wave 1
+        for v in nodes:
             if v >= size:
-                value[v] = max((value[m] for m in succ[v]), default=0)
+                leave[v] = max(leave[j] for j in succ[v])
         if not cyclic[k]:
-            for v in comps[k]:
-                if v < size and is_mover[v]:
-                    value[v] = 1 + max((value[h] for h in succ[v]), default=0)
-                    best = max(best, value[v])
+            for v in nodes:
+                if v in moving:
+                    leave[v] = 1 + max((leave[h] for h in succ[v]), default=0)
+                    best = max(best, leave[v])
     return lb_moves, max(best, by_cap)
 
 
 def _strong_components(succ: list[list[int]]) -> tuple[list[int], list[list[int]]]:
-    """Kosaraju, iteratively: (component of each node, components in topological order)."""
+    """Kosaraju, iteratively: the component of each node, and the components sources first."""
     total = len(succ)
     seen = bytearray(total)
     finished: list[int] = []
@@ -634,14 +608,13 @@ def _strong_components(succ: list[list[int]]) -> tuple[list[int], list[list[int]
             continue
         k = len(comps)
         comp[root] = k
-        group = [root]
+        nodes = [root]
         todo = [root]
         while todo:
-            v = todo.pop()
-            for w in pred[v]:
+            for w in pred[todo.pop()]:
                 if comp[w] == -1:
                     comp[w] = k
-                    group.append(w)
+                    nodes.append(w)
                     todo.append(w)
-        comps.append(group)
+        comps.append(nodes)
     return comp, comps

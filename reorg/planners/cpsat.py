@@ -27,6 +27,7 @@ the same plan. The solver log goes to the ``reorg.cpsat`` logger through a callb
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -670,10 +671,11 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
 
     Tasks are a departure to a temp port (for nodes in ``temps``) and an arrival per mover. An
     arrival waits for each blocker's departure (its arrival, or its to-temp) in an earlier wave.
+    Readiness is event-driven (a count of unmet waits per arrival), so a wave costs
+    O(steps in it * log n), not a scan of every mover.
     """
-    hard = problem.options.pairs is PairMode.HARD
     partner: dict[int, int] = {}
-    if hard:
+    if problem.options.pairs is PairMode.HARD:
         for a, b in problem.pair_links:
             partner[a], partner[b] = b, a
     waiters: dict[int, list[int]] = defaultdict(list)
@@ -682,57 +684,55 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
             waiters[j].append(i)
     level = _levels(problem, temps, waiters)
     shared_of = {j: g for g, group in enumerate(problem.shared_leavers) for j in group}
-    left: dict[int, int] = {}  # wave in which each mover vacated its original port
+    unmet = {i: len(problem.blockers[i]) + (1 if i in temps else 0) for i in problem.movers}
+    ready: list[tuple[int, int, int]] = []  # heap of (-priority, 0 departure / 1 arrival, node)
+    for i in problem.movers:
+        if i in temps:
+            heapq.heappush(ready, (-level[i], 0, i))
+        if unmet[i] == 0:
+            heapq.heappush(ready, (-(1 if i in temps else level[i]), 1, i))
     arrive: dict[int, int] = {}
-    holding: dict[str, set[int]] = defaultdict(set)  # temp holders per domain
-    to_leave = set(temps)
-    to_arrive = set(problem.movers)
+    left: dict[int, int] = {}
+    holding: dict[str, int] = defaultdict(int)  # temp ports held per pool
     wave = 0
-
-    def can_arrive(i: int) -> bool:
-        if i in temps and not (i in left and left[i] < wave):
-            return False
-        return all(j in left and left[j] < wave for j in problem.blockers[i])
-
-    while to_arrive:
+    while len(arrive) < len(problem.movers):
         wave += 1
-        room = cap if cap is not None else len(to_arrive) + len(to_leave)
-        tasks = [(-level[i], 0, i) for i in to_leave]
-        tasks += [(-(1 if i in temps else level[i]), 1, i) for i in to_arrive if can_arrive(i)]
-        tasks.sort()
+        room = cap if cap is not None else len(problem.movers)
+        deferred: list[tuple[int, int, int]] = []
         shared_used: set[int] = set()
-        taken: set[int] = set()
+        taken_pool: dict[str, int] = defaultdict(int)
         departs: list[int] = []
         arrivals: list[int] = []
-        free = {d: pool - len(h) for d, h in holding.items()}
-        for _, is_arrival, i in tasks:
-            if room <= 0:
-                break
-            if i in taken:
-                continue
+        chosen: set[int] = set()
+        while ready and room > 0:
+            task = heapq.heappop(ready)
+            _, is_arrival, i = task
             if not is_arrival:
                 d = problem.temp_domain(i)
-                if free.get(d, pool) <= 0 or shared_of.get(i, -1) in shared_used:
+                if holding[d] + taken_pool[d] >= pool or shared_of.get(i, -1) in shared_used:
+                    deferred.append(task)
                     continue
-                free[d] = free.get(d, pool) - 1
+                taken_pool[d] += 1
                 departs.append(i)
-                taken.add(i)
                 if i in shared_of:
                     shared_used.add(shared_of[i])
                 room -= 1
                 continue
+            if i in chosen:
+                continue
             group = [i]
             if i in partner:
                 p = partner[i]
-                if p not in to_arrive or p in taken or not can_arrive(p):
+                if unmet[p] != 0 or p in arrive or room < 2:
+                    deferred.append(task)
                     continue
                 group.append(p)
             leaving = [k for k in group if k not in temps and k in shared_of]
-            if len(group) > room or any(shared_of[k] in shared_used for k in leaving):
+            if any(shared_of[k] in shared_used for k in leaving):
+                deferred.append(task)
                 continue
-            for k in group:
-                arrivals.append(k)
-                taken.add(k)
+            arrivals += group
+            chosen.update(group)
             shared_used.update(shared_of[k] for k in leaving)
             room -= len(group)
         if not departs and not arrivals:
@@ -740,17 +740,29 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
                 "the wave cap, the temp pool and the pairs leave no step runnable; "
                 "raise --max-per-wave or --temp-ports, or use --pairs soft"
             )
+        # a partner popped after its mate was taken is already placed: drop it from the heap
+        ready = [t for t in ready if not (t[1] == 1 and t[2] in chosen)] + deferred
+        heapq.heapify(ready)
+        freed: list[int] = []
         for i in departs:
-            to_leave.discard(i)
             left[i] = wave
-            holding[problem.temp_domain(i)].add(i)
+            holding[problem.temp_domain(i)] += 1
+            freed.append(i)
+            unmet[i] -= 1  # its own arrival no longer waits for the departure
+            if unmet[i] == 0:
+                heapq.heappush(ready, (-1, 1, i))
         for i in arrivals:
-            to_arrive.discard(i)
             arrive[i] = wave
             if i in temps:
-                holding[problem.temp_domain(i)].discard(i)
+                holding[problem.temp_domain(i)] -= 1  # free again from the next wave on
             else:
                 left[i] = wave
+                freed.append(i)
+        for j in freed:
+            for k in waiters[j]:
+                unmet[k] -= 1
+                if unmet[k] == 0:
+                    heapq.heappush(ready, (-(1 if k in temps else level[k]), 1, k))
     return Schedule(arrive, {i: left[i] for i in arrive}, False)
 
 
