@@ -16,17 +16,19 @@ temp pool 39000-39099) and are reused across hosts.
   on k hosts is k interlocked cycles, so such instances need more than n + c moves.
 
 Deterministic: one ``random.Random(seed)``, no global state; the same arguments give an equal
-``Instance``. No pandas here: ``write_csvs`` uses the csv module.
+``Instance``. Bindings come in the order ``reorg.tables`` reads them (host, port, service), so
+an instance written by ``write_csvs`` loads back equal. No pandas here: the csv module writes.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 import random
 from dataclasses import dataclass
 
-from reorg.model import DEFAULT_TEMP_PORTS, Binding, Goal, Instance, Reservation, ReorgError
+from reorg.model import DEFAULT_TEMP_PORTS, Binding, Goal, Instance, ReorgError, Reservation
 
 DEFAULT_PORTS = (3000, 8999)
 
@@ -117,7 +119,9 @@ def generate(
     )
 
 
-def write_csvs(instance: Instance, current_path: str, target_path: str) -> None:
+def write_csvs(
+    instance: Instance, current_path: str | os.PathLike, target_path: str | os.PathLike
+) -> None:
     """Write ``current.csv`` (service,host,port,category,status,pair) and ``target.csv``.
 
     ``target.csv`` has one row per binding (service,port,host; an empty port retires) and one
@@ -209,7 +213,7 @@ def _chain(new, end: int, length: int) -> list[_Slot]:
 
 
 def _collision(rng, new, left: int) -> list[_Slot]:
-    """Two bindings on one port; the target keeps one there or moves both (then maybe a third in)."""
+    """Two bindings on one port: the target keeps one there, or moves both (and maybe a third in)."""
     shared = new()
     variant = rng.randrange(3) if left >= 3 else rng.randrange(2)
     if variant == 0:
@@ -323,7 +327,7 @@ def _check_args(hosts, bindings, shares, pairs, reserve, ports, max_chain, max_c
         raise ValueError("need max_chain >= 2 and max_cycle >= 3")
 
 
-def _write_rows(path: str, rows: list[list[str]]) -> None:
+def _write_rows(path: str | os.PathLike, rows: list[list[str]]) -> None:
     try:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle, lineterminator="\n").writerows(rows)

@@ -145,12 +145,12 @@ def build_problem(instance: Instance, options: PlanOptions) -> Problem:
             continue
         found = holders.get(port_owner_key(scope, g.host, g.to_port), ())
         blockers[i] = tuple(j for j in found if j != i and goals[j].service != g.service)
-    shared = tuple(
-        tuple(sorted(idx))
-        for _, idx in sorted(holders.items())
-        if len([j for j in idx if goals[j].moves]) >= 2
-        for idx in [[j for j in idx if goals[j].moves]]
-    )
+    # "no two steps of a wave touch one (host, port)" holds in every scope: movers leaving one
+    # port of one host (an initial collision) leave in distinct waves
+    leaving: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i in movers:
+        leaving[(goals[i].host, goals[i].from_port)].append(i)
+    shared = tuple(tuple(idx) for _, idx in sorted(leaving.items()) if len(idx) >= 2)
     pair_links = _pair_links(instance, goals)
     components = _components(movers, blockers, pair_links, shared)
     cyclic = cyclic_components(movers, blockers)

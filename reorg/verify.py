@@ -129,11 +129,8 @@ def _index_goals(instance: Instance, found: list[Violation]) -> dict[Key, Goal]:
         if g is None:
             found.append(Violation("instance", f"{_who(key)} has no goal"))
         elif g.from_port != b.port:
-            found.append(
-                Violation(
-                    "instance", f"{_who(key)} holds port {b.port}, its goal starts from {g.from_port}"
-                )
-            )
+            text = f"{_who(key)} holds port {b.port}, its goal starts from {g.from_port}"
+            found.append(Violation("instance", text))
     for key in sorted(goal_of.keys() - seen):
         found.append(Violation("instance", f"the goal of {_who(key)} has no binding"))
     return goal_of
@@ -142,21 +139,15 @@ def _index_goals(instance: Instance, found: list[Violation]) -> dict[Key, Goal]:
 def _check_numbering(steps: tuple[Step, ...], found: list[Violation]) -> None:
     for position, s in enumerate(steps, start=1):
         if s.step != position:
-            found.append(
-                Violation(
-                    "numbering",
-                    f"steps run 1..N in order; the step at position {position} is numbered {s.step}",
-                    s.step,
-                )
-            )
+            text = f"steps run 1..N in order; the step at position {position} is {s.step}"
+            found.append(Violation("numbering", text, s.step))
             break  # one gap shifts every later number; report it once
     highest = 1
     present: set[int] = set()
     for s in steps:
         if s.wave < 1:
-            found.append(
-                Violation("numbering", f"step {s.step} is in wave {s.wave}; waves start at 1", s.step)
-            )
+            text = f"step {s.step} is in wave {s.wave}; waves start at 1"
+            found.append(Violation("numbering", text, s.step))
         elif s.wave < highest:
             found.append(
                 Violation(
@@ -324,8 +315,9 @@ def _replay(
             if scope is Scope.GLOBAL:
                 first = bound_port.setdefault(s.to_port, s)
                 if first.service != s.service:
-                    text = f"step {first.step} ({_who((first.service, first.host)) }) binds port "
-                    _flag(found, "wave-touch", s, text + f"{s.to_port} in the same wave")
+                    other = _who((first.service, first.host))
+                    text = f"step {first.step} ({other}) binds port {s.to_port} in the same wave"
+                    _flag(found, "wave-touch", s, text)
             r = _reservation_against(reserved, scope, s.service, s.host, s.to_port)
             if r is not None:
                 where = f"on {r.host}" if r.host else "on every host"
@@ -519,7 +511,8 @@ def lower_bounds(
         if group not in hub_of:
             hub_of[group] = size + len(members)
             members.append([])
-            services_at[g.from_port].append(g.service)
+            if is_global:
+                services_at[g.from_port].append(g.service)
         members[hub_of[group] - size].append(i)
     succ: list[list[int]] = [[] for _ in range(size)] + members
     for i in movers:

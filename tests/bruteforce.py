@@ -20,13 +20,25 @@ import heapq
 import itertools
 from collections import defaultdict
 
-from reorg.model import Goal, Instance, PairMode, PlanOptions, Scope, Step, StepKind
+from reorg.model import (
+    Binding,
+    Goal,
+    Instance,
+    PairMode,
+    PlanOptions,
+    Reservation,
+    Scope,
+    Step,
+    StepKind,
+)
 
 START, TEMP, DONE = 0, 1, 2
 STAY, FINAL, TO_TEMP, FROM_TEMP = "stay", "final", "to-temp", "from-temp"
 
 
-def brute_force(instance: Instance, options: PlanOptions, max_movers: int = 5) -> tuple[int, int] | None:
+def brute_force(
+    instance: Instance, options: PlanOptions, max_movers: int = 5
+) -> tuple[int, int] | None:
     """(fewest moves, fewest waves for that many moves), or None when no valid plan exists."""
     found = brute_force_plan(instance, options, waves_first=False, max_movers=max_movers)
     return None if found is None else found[0]
@@ -64,7 +76,6 @@ class _Search:
         self.is_global = options.scope is Scope.GLOBAL
         self.cap = options.max_per_wave
         self.movers = [i for i, g in enumerate(self.goals) if g.moves]
-        self.fixed = [i for i, g in enumerate(self.goals) if not g.moves]
         lo, hi = options.temp_ports
         named = {g.from_port for g in self.goals} | {b.port for b in instance.bindings}
         named |= {g.to_port for g in self.goals if g.to_port is not None}
@@ -256,22 +267,24 @@ class _Search:
                     kind = StepKind.MOVE if g.to_port is not None else StepKind.RETIRE
                     raw.append(Step(0, wave, g.service, g.host, g.from_port, g.to_port, kind))
                 elif c == FROM_TEMP:
-                    raw.append(Step(0, wave, g.service, g.host, temp_at[i], g.to_port, StepKind.FROM_TEMP))
+                    kind = StepKind.FROM_TEMP
+                    raw.append(Step(0, wave, g.service, g.host, temp_at[i], g.to_port, kind))
                     leaving.append(i)
                 else:
                     if self.is_global:
                         port = service_temp.get(g.service)
                         if port is None:
-                            port = next(p for p in self.pool if p not in taken_global and p not in given["*"])
+                            busy = taken_global | given["*"]
+                            port = next(p for p in self.pool if p not in busy)
                             given["*"].add(port)
                             service_temp[g.service] = port
                     else:
-                        port = next(
-                            p for p in self.pool if p not in held_start[g.host] and p not in given[g.host]
-                        )
+                        busy = held_start[g.host] | given[g.host]
+                        port = next(p for p in self.pool if p not in busy)
                         given[g.host].add(port)
                     temp_at[i] = port
-                    raw.append(Step(0, wave, g.service, g.host, g.from_port, port, StepKind.TO_TEMP))
+                    kind = StepKind.TO_TEMP
+                    raw.append(Step(0, wave, g.service, g.host, g.from_port, port, kind))
             for i in leaving:
                 del temp_at[i]
             still = {self.goals[i].service for i in temp_at}
@@ -288,9 +301,10 @@ class _Search:
 
 
 def instance_of(*rows: str, reservations=(), pairs=()) -> Instance:
-    """An instance from rows "service host from to", to = '-' retires; e.g. "a h1 1 2"."""
-    from reorg.model import Binding, Reservation
+    """An instance from rows "service host from to", to = '-' retires; e.g. "a h1 1 2".
 
+    ``reservations`` are (service, host or None, port); ``pairs`` are (frontend, backend).
+    """
     bindings, goals = [], []
     for line, row in enumerate(rows, start=2):
         service, host, old, new = row.split()

@@ -23,7 +23,7 @@ from reorg.planners.greedy import plan_greedy
 from reorg.problem import build_problem
 from reorg.verify import verify
 
-MOVE, TO_TEMP, FROM_TEMP, RETIRE = StepKind.MOVE, StepKind.TO_TEMP, StepKind.FROM_TEMP, StepKind.RETIRE
+MOVE, TO_TEMP, FROM_TEMP, RETIRE = (StepKind.MOVE, StepKind.TO_TEMP, StepKind.FROM_TEMP, StepKind.RETIRE)
 
 
 def instance(*rows, pairs=(), reservations=()) -> Instance:
@@ -249,7 +249,8 @@ def test_empty_pool_with_a_self_blocking_pair_is_refused_by_greedy():
 
 def test_exhausted_pool_names_who_holds_it():
     inst = instance(("f", "h", 3001, 3002), ("b", "h", 3002, 3001), pairs=[("f", "b")])
-    with pytest.raises(ReorgError, match=r"every temp port of 39000-39000 on h is held \(by f@h\); .*--temp-ports.*--pairs soft"):
+    held = r"every temp port of 39000-39000 on h is held \(by f@h\); .*--temp-ports.*--pairs soft"
+    with pytest.raises(ReorgError, match=held):
         plan(inst, temp_ports=(39000, 39000))
     assert plan(inst, temp_ports=(39000, 39000), pairs=PairMode.SOFT)[0].metrics.moves == 3
 

@@ -207,7 +207,8 @@ def greedy_must_plan(problem: Problem) -> bool:
 def check_refusal(exc: ReorgError) -> None:
     message = str(exc)
     assert "\n" not in message
-    assert any(fix in message for fix in ("--temp-ports", "--pairs soft", "--max-per-wave")), message
+    fixes = ("--temp-ports", "--pairs soft", "--max-per-wave")
+    assert any(fix in message for fix in fixes), message
 
 
 # ---- greedy ---------------------------------------------------------------------------------
@@ -289,7 +290,8 @@ def check_cpsat(instance: Instance, options: PlanOptions) -> None:
     m = plan.metrics
     assert m.moves >= problem.n + problem.c
     if greedy is not None:  # never worse than greedy (moves first, then waves)
-        assert (m.moves, m.waves) <= (greedy.metrics.moves, greedy.metrics.waves), (m, greedy.metrics)
+        figures = (greedy.metrics.moves, greedy.metrics.waves)
+        assert (m.moves, m.waves) <= figures, (m, greedy.metrics)
     if not hard_units(problem) and simple_cycles_only(problem):
         assert m.moves == problem.n + problem.c, (m, problem.n, problem.c)
 
@@ -354,12 +356,12 @@ def test_generator_is_valid_deterministic_and_exact(data):
     seed = data.draw(st.integers(0, 2**32 - 1))
     hosts = data.draw(st.integers(1, 4))
     count = data.draw(st.integers(0, 60))
-    kwargs = dict(
-        pairs=data.draw(st.sampled_from([0.0, 0.3, 1.0])),
-        collisions=data.draw(st.sampled_from([0.0, 0.2])),
-        reserve=data.draw(st.integers(0, 3)),
-        global_ok=data.draw(st.booleans()),
-    )
+    kwargs = {
+        "pairs": data.draw(st.sampled_from([0.0, 0.3, 1.0])),
+        "collisions": data.draw(st.sampled_from([0.0, 0.2])),
+        "reserve": data.draw(st.integers(0, 3)),
+        "global_ok": data.draw(st.booleans()),
+    }
     instance = generate(seed, hosts, count, **kwargs)
     assert instance == generate(seed, hosts, count, **kwargs)
     assert len(instance.bindings) == len(instance.goals) == count
@@ -389,7 +391,8 @@ def test_generator_builds_every_structure():
     assert any(not g.moves for g in instance.goals)  # fixed bindings
     assert problem.shared_leavers  # initial collisions that both leave
     assert problem.pair_links
-    assert any(problem.blockers[i] and not any(i in c for c in problem.cyclic) for i in problem.movers)
+    in_cycle = {i for comp in problem.cyclic for i in comp}
+    assert any(problem.blockers[i] and i not in in_cycle for i in problem.movers)  # chains
     first = {b.port for b in instance.bindings if b.host == "host-00"}
     second = {b.port for b in instance.bindings if b.host == "host-01"}
     assert first & second  # port numbers are reused across hosts

@@ -24,7 +24,12 @@ from reorg.model import (
 )
 from reorg.verify import RULES, lower_bounds, verify
 
-KINDS = {"move": StepKind.MOVE, "to": StepKind.TO_TEMP, "from": StepKind.FROM_TEMP, "retire": StepKind.RETIRE}
+KINDS = {
+    "move": StepKind.MOVE,
+    "to": StepKind.TO_TEMP,
+    "from": StepKind.FROM_TEMP,
+    "retire": StepKind.RETIRE,
+}
 BLANK = Metrics(0, 0, 0, 0, 0, False, 0)
 
 
@@ -34,19 +39,18 @@ def steps_of(*rows: str, numbers: list[int] | None = None) -> tuple[Step, ...]:
     for k, row in enumerate(rows):
         wave, kind, service, host, old, new = row.split()
         number = numbers[k] if numbers else k + 1
-        out.append(
-            Step(number, int(wave), service, host, int(old), None if new == "-" else int(new), KINDS[kind])
-        )
+        to_port = None if new == "-" else int(new)
+        out.append(Step(number, int(wave), service, host, int(old), to_port, KINDS[kind]))
     return tuple(out)
 
 
-def plan_of(instance: Instance, steps: tuple[Step, ...], options: PlanOptions = PlanOptions(), **lie) -> Plan:
+def plan_of(instance: Instance, steps, options: PlanOptions = PlanOptions(), **lie) -> Plan:
     """A plan whose metrics come from the verifier's own recomputation, then ``lie`` overrides."""
     metrics = verify(Plan("hand", options, steps, BLANK), instance).metrics
     return Plan("hand", options, steps, replace(metrics, **lie))
 
 
-def rules(instance: Instance, steps: tuple[Step, ...], options: PlanOptions = PlanOptions(), **lie) -> set[str]:
+def rules(instance: Instance, steps, options: PlanOptions = PlanOptions(), **lie) -> set[str]:
     verdict = verify(plan_of(instance, steps, options, **lie), instance)
     assert all(v.rule in RULES for v in verdict.violations), verdict.violations
     return {v.rule for v in verdict.violations}
@@ -78,7 +82,8 @@ def test_chain_is_valid_and_meets_its_bounds():
 
 def test_swap_via_temp_is_valid():
     m = assert_valid(SWAP, SWAP_PLAN)
-    assert (m.moves, m.temp_moves, m.waves, m.lower_bound_moves, m.lower_bound_waves) == (3, 1, 3, 3, 3)
+    assert (m.moves, m.temp_moves, m.waves) == (3, 1, 3)
+    assert (m.lower_bound_moves, m.lower_bound_waves) == (3, 3)
 
 
 def test_three_cycle_is_valid():
@@ -140,7 +145,8 @@ def test_metrics_of_the_verdict_are_recomputed():
 
 
 def test_binding_a_busy_port():
-    assert rules(CHAIN, steps_of("1 move a h 1 2", "2 move b h 2 3", "3 move c h 3 4")) >= {"port-busy"}
+    backwards = steps_of("1 move a h 1 2", "2 move b h 2 3", "3 move c h 3 4")
+    assert "port-busy" in rules(CHAIN, backwards)
 
 
 def test_arrival_into_a_port_vacated_in_the_same_wave():
@@ -184,8 +190,8 @@ def test_lying_metric(lie, rule):
 
 
 def test_lower_bound_above_the_achieved_figure_is_a_lie():
-    assert rules(SWAP, SWAP_PLAN, lower_bound_waves=4) == {"metric-lower_bound_waves", "bound-above"}
-    assert rules(SWAP, SWAP_PLAN, lower_bound_moves=4) == {"metric-lower_bound_moves", "bound-above"}
+    for bound in ("lower_bound_waves", "lower_bound_moves"):
+        assert rules(SWAP, SWAP_PLAN, **{bound: 4}) == {f"metric-{bound}", "bound-above"}
 
 
 def test_optimal_claims():
@@ -230,7 +236,8 @@ def test_pair_on_other_host_or_retiring_is_not_linked():
 
 
 def test_temp_port_outside_the_pool():
-    assert rules(SWAP, steps_of("1 to a h 1 5000", "2 move b h 2 1", "3 from a h 5000 2")) == {"temp-pool"}
+    plan = steps_of("1 to a h 1 5000", "2 move b h 2 1", "3 from a h 5000 2")
+    assert rules(SWAP, plan) == {"temp-pool"}
 
 
 def test_temp_port_named_in_the_tables_is_not_in_the_pool():
@@ -298,7 +305,8 @@ def test_second_to_temp():
 
 def test_from_port_is_where_the_binding_is():
     assert "from-port" in rules(instance_of("a h 1 2"), steps_of("1 move a h 7 2"))
-    assert "from-port" in rules(SWAP, steps_of("1 to a h 1 39000", "2 move b h 2 1", "3 from a h 39001 2"))
+    wrong_temp = steps_of("1 to a h 1 39000", "2 move b h 2 1", "3 from a h 39001 2")
+    assert "from-port" in rules(SWAP, wrong_temp)
 
 
 def test_step_after_the_final_step():
@@ -318,13 +326,13 @@ def test_unknown_and_unchanged_bindings():
 
 
 def test_step_numbering_gap():
-    assert rules(CHAIN, steps_of("1 move c h 3 4", "2 move b h 2 3", "3 move a h 1 2", numbers=[1, 2, 4])) == {
-        "numbering"
-    }
+    gap = steps_of("1 move c h 3 4", "2 move b h 2 3", "3 move a h 1 2", numbers=[1, 2, 4])
+    assert rules(CHAIN, gap) == {"numbering"}
 
 
 def test_empty_wave_and_wave_order():
-    assert rules(CHAIN, steps_of("1 move c h 3 4", "2 move b h 2 3", "4 move a h 1 2")) == {"empty-wave"}
+    skips_three = steps_of("1 move c h 3 4", "2 move b h 2 3", "4 move a h 1 2")
+    assert rules(CHAIN, skips_three) == {"empty-wave"}
     inst = instance_of("a h 1 2", "b h 3 4")
     assert rules(inst, steps_of("2 move a h 1 2", "1 move b h 3 4")) == {"wave-order"}
 
@@ -448,7 +456,12 @@ def medium_instances(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(medium_instances(), st.sampled_from(list(Scope)), st.sampled_from([None, 1, 3]), st.integers(0, 3))
+@given(
+    medium_instances(),
+    st.sampled_from(list(Scope)),
+    st.sampled_from([None, 1, 3]),
+    st.integers(0, 3),
+)
 def test_bounds_agree_with_problem(inst, scope, cap, extra):
     from reorg.model import ReorgError
     from reorg.problem import build_problem, lower_bound_moves, lower_bound_waves

@@ -63,8 +63,10 @@ def make_plan(
     """
     order = {StepKind.RETIRE: 0, StepKind.TO_TEMP: 1, StepKind.MOVE: 2, StepKind.FROM_TEMP: 3}
     ordered = sorted(steps, key=lambda s: (s.wave, s.host, s.service, order[s.kind]))
+    # waves with no step (a solver may leave gaps) are closed up; order, and so validity, stays
+    rank = {w: r for r, w in enumerate(sorted({s.wave for s in ordered}), start=1)}
     numbered = tuple(
-        Step(k, s.wave, s.service, s.host, s.from_port, s.to_port, s.kind)
+        Step(k, rank[s.wave], s.service, s.host, s.from_port, s.to_port, s.kind)
         for k, s in enumerate(ordered, start=1)
     )
     moves = len(numbered)

@@ -22,6 +22,13 @@ unit is ready only when every member's goal is free, and then all members arrive
 blockers, so a pair where one member wants the other's current port is a self-loop that a temp
 breaks. Greedy ignores ``max_per_wave`` otherwise: one step per wave meets any cap >= 1.
 
+Choices that do not change the move count on simple cycles but help elsewhere: the search for
+a cycle starts from the waiting unit with the fewest holders left, so the temp it spends comes
+back soon (hard pairs competing for a small pool); on the cycle, the member whose departure
+brings a waiter closest to ready goes to temp. Temp ports are the lowest free of the pool in
+the mover's domain (per host, or one for all hosts under global scope, where one service's
+bindings on several hosts share a temp port: only *other* services make a port busy).
+
 Everything is indexed (holders are counted, not searched), so 100k bindings take seconds.
 """
 
@@ -46,13 +53,11 @@ class _Greedy:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.goals = problem.goals
-        self.movers = problem.movers
         self.is_mover = set(problem.movers)
         self.unit_of, self.units = _units(problem)
         self.at_origin = set(problem.movers)  # movers still on their current port
         self.temp_of: dict[int, int] = {}  # mover -> temp port it sits on
-        # (domain, service) -> [temp port, bindings on it]: under global scope one service's
-        # bindings on several hosts may share a temp port (only *other* services block it).
+        # (domain, service) -> [temp port, bindings on it]; more than one only under global scope.
         self.shared_temp: dict[tuple[str, str], list[int]] = {}
         self.done: set[int] = set()
         self.free_temps: dict[str, list[int]] = {}
@@ -203,8 +208,12 @@ class _Greedy:
         if not self.problem.temp_pool:
             why = f"the temp range {lo}-{hi} has no port that the tables leave free"
         else:
-            held = sorted(f"{self.goals[i].service}@{self.goals[i].host}" for i in self.temp_of
-                          if self.problem.temp_domain(i) == self.problem.temp_domain(m))
+            domain = self.problem.temp_domain(m)
+            held = sorted(
+                f"{self.goals[i].service}@{self.goals[i].host}"
+                for i in self.temp_of
+                if self.problem.temp_domain(i) == domain
+            )
             names = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
             why = f"every temp port of {lo}-{hi} on {where} is held (by {names})"
         paired = len(self.units[self.unit_of[m]]) > 1 or any(
