@@ -47,9 +47,10 @@ RULES = {
     "wrong-goal": "move and from-temp arrive at the binding's goal port",
     "temp-twice": "a binding has at most one to-temp",
     "temp-pool": "to-temp goes to the temp range minus every port a table or reservation names",
-    "port-busy": "a step binds only a port free at the start of its wave (scope rule)",
+    "port-busy": "a step binds only a port free at the start of its wave (scope rule; under "
+    "global scope a temp port is held by one binding at a time, even of the same service)",
     "wave-touch": "no two steps of one wave touch one (host, port); under global scope, no two "
-    "services bind one port in one wave",
+    "services bind one port and no two to-temps bind one temp port in one wave",
     "reserved": "no step binds, and no binding keeps, a port reserved for another service",
     "pair-split": "under hard pairs a frontend and its backend arrive in the same wave",
     "missing-step": "every binding that changes gets a final step",
@@ -182,7 +183,8 @@ def _flag(found: list[Violation], rule: str, s: Step, text: str) -> None:
 class _Occupancy:
     """Who holds which port now, keyed the way the scope rule reads it.
 
-    Host scope: (host, port) -> bindings there. Global scope: port -> service -> hosts.
+    Host scope: (host, port) -> bindings there. Global scope: port -> service -> hosts; a
+    temp port there is blocked by every other binding, even of the same service.
     """
 
     def __init__(self, scope: Scope) -> None:
@@ -214,14 +216,21 @@ class _Occupancy:
             if not holders:
                 del self.on_host[(key[1], port)]
 
-    def blocker(self, key: Key, port: int) -> str | None:
-        """Who keeps ``port`` from ``key`` under the scope rule; None when it is free."""
+    def blocker(self, key: Key, port: int, temp: bool = False) -> Key | None:
+        """The binding that keeps ``port`` from ``key`` under the scope rule; None when free.
+
+        ``temp``: the port is a temp port, which under global scope holds one binding at a
+        time, so the service's own bindings on other hosts block it too.
+        """
         if self.is_global:
-            services = self.by_service.get(port)
-            others = sorted(s for s in services or () if s != key[0])
-            return f"{others[0]}@{min(services[others[0]])}" if others else None
+            services = self.by_service.get(port) or {}
+            others = sorted(s for s in services if s != key[0])
+            if others:
+                return (others[0], min(services[others[0]]))
+            own = sorted(h for h in services.get(key[0], ()) if h != key[1]) if temp else ()
+            return (key[0], own[0]) if own else None
         others = sorted(k for k in self.on_host.get((key[1], port), ()) if k != key)
-        return _who(others[0]) if others else None
+        return others[0] if others else None
 
 
 def _reservation_against(
@@ -308,15 +317,20 @@ def _replay(
                     _flag(found, "wave-touch", s, text)
             if s.to_port is None:
                 continue
-            holder = occupancy.blocker(key, s.to_port)
+            to_temp = s.kind is StepKind.TO_TEMP
+            holder = occupancy.blocker(key, s.to_port, temp=to_temp)
             if holder is not None:
-                text = f"port {s.to_port} is held by {holder} as wave {wave} starts"
+                text = f"port {s.to_port} is held by {_who(holder)} as wave {wave} starts"
+                if holder[0] == s.service:
+                    text += " (under global scope a temp port holds one binding at a time)"
                 _flag(found, "port-busy", s, text)
             if scope is Scope.GLOBAL:
                 first = bound_port.setdefault(s.to_port, s)
-                if first.service != s.service:
+                temps = to_temp and first.kind is StepKind.TO_TEMP
+                if first is not s and (first.service != s.service or temps):
                     other = _who((first.service, first.host))
-                    text = f"step {first.step} ({other}) binds port {s.to_port} in the same wave"
+                    what = "temp port" if temps else "port"
+                    text = f"step {first.step} ({other}) binds {what} {s.to_port} in the same wave"
                     _flag(found, "wave-touch", s, text)
             r = _reservation_against(reserved, scope, s.service, s.host, s.to_port)
             if r is not None:

@@ -9,9 +9,9 @@ finds the lexicographic optimum exactly.
 Temp ports are interchangeable (the pool is free everywhere and never reserved), so a state only
 records *who* is in a temp port, not which one; concrete ports are handed out afterwards,
 lowest free first. The pool is cut to its first k ports, k = number of movers, which loses
-nothing: no more than k bindings (or, under global scope, k services) ever hold a temp at once.
-Under global scope one service may share a temp port across its hosts, so temp capacity counts
-services there and bindings per host under host scope.
+nothing: no more than k bindings ever hold a temp at once. Under global scope a temp port holds
+one binding at a time (even across one service's hosts), so temp capacity counts the bindings
+in a temp on all hosts together; under host scope it counts them per host.
 """
 
 from __future__ import annotations
@@ -147,7 +147,6 @@ class _Search:
         held: dict[tuple[str, int], list[int]] = defaultdict(list)
         held_global: dict[int, set[str]] = defaultdict(set)
         temp_by_host: dict[str, int] = defaultdict(int)
-        temp_services: set[str] = set()
         for i, g in enumerate(self.goals):
             p = self.port_of(i, phase[i])
             if p is not None:
@@ -155,13 +154,12 @@ class _Search:
                 held_global[p].add(g.service)
             elif phase[i] == TEMP:
                 temp_by_host[g.host] += 1
-                temp_services.add(g.service)
         choices = [self.options_for(i, state[k]) for k, i in enumerate(self.movers)]
         for combo in itertools.product(*choices):
             acting = [(i, c) for i, c in zip(self.movers, combo) if c != STAY]
             if not acting or (self.cap is not None and len(acting) > self.cap):
                 continue
-            if self.valid_wave(acting, phase, held, held_global, temp_by_host, temp_services):
+            if self.valid_wave(acting, phase, held, held_global, temp_by_host):
                 nxt = tuple(
                     {STAY: s, FINAL: DONE, TO_TEMP: TEMP, FROM_TEMP: DONE}[c]
                     for s, c in zip(state, combo)
@@ -173,11 +171,10 @@ class _Search:
             return START
         return state[self.movers.index(i)]
 
-    def valid_wave(self, acting, phase, held, held_global, temp_by_host, temp_services) -> bool:
+    def valid_wave(self, acting, phase, held, held_global, temp_by_host) -> bool:
         touched: set[tuple[str, int]] = set()
         arriving_service: dict[int, str] = {}
         new_temp_by_host: dict[str, int] = defaultdict(int)
-        new_temp_services: set[str] = set()
         arrives: set[int] = set()
         for i, c in acting:
             g = self.goals[i]
@@ -187,7 +184,6 @@ class _Search:
                 touched.add((g.host, g.from_port))
             if c == TO_TEMP:
                 new_temp_by_host[g.host] += 1
-                new_temp_services.add(g.service)
                 continue
             to = g.to_port
             if to is None:  # retire binds nothing
@@ -207,7 +203,9 @@ class _Search:
                 return False
         k = len(self.pool)
         if self.is_global:
-            if len(temp_services | new_temp_services) > k and new_temp_services:
+            # A temp held at the start of the wave stays taken through it (from-temp included).
+            in_temp = sum(temp_by_host.values()) + sum(new_temp_by_host.values())
+            if new_temp_by_host and in_temp > k:
                 return False
         else:
             for host, extra in new_temp_by_host.items():
@@ -250,13 +248,11 @@ class _Search:
     def concrete_steps(self, path) -> tuple[Step, ...]:
         """Turn the path into numbered steps, handing out real temp ports lowest first."""
         temp_at: dict[int, int] = {}  # binding -> temp port it holds
-        service_temp: dict[str, int] = {}  # global scope: one temp port per service
         raw: list[Step] = []
         for wave, (_, combo) in enumerate(path[1:], start=1):
-            held_start = defaultdict(set)
+            held_start = defaultdict(set)  # host (or "*" under global scope) -> temps held
             for i, p in temp_at.items():
-                held_start[self.goals[i].host].add(p)
-            taken_global = set(service_temp.values())
+                held_start["*" if self.is_global else self.goals[i].host].add(p)
             given: dict[str, set[int]] = defaultdict(set)
             leaving: list[int] = []
             for i, c in zip(self.movers, combo):
@@ -271,25 +267,15 @@ class _Search:
                     raw.append(Step(0, wave, g.service, g.host, temp_at[i], g.to_port, kind))
                     leaving.append(i)
                 else:
-                    if self.is_global:
-                        port = service_temp.get(g.service)
-                        if port is None:
-                            busy = taken_global | given["*"]
-                            port = next(p for p in self.pool if p not in busy)
-                            given["*"].add(port)
-                            service_temp[g.service] = port
-                    else:
-                        busy = held_start[g.host] | given[g.host]
-                        port = next(p for p in self.pool if p not in busy)
-                        given[g.host].add(port)
+                    where = "*" if self.is_global else g.host
+                    busy = held_start[where] | given[where]
+                    port = next(p for p in self.pool if p not in busy)
+                    given[where].add(port)
                     temp_at[i] = port
                     kind = StepKind.TO_TEMP
                     raw.append(Step(0, wave, g.service, g.host, g.from_port, port, kind))
             for i in leaving:
                 del temp_at[i]
-            still = {self.goals[i].service for i in temp_at}
-            for service in [s for s in service_temp if s not in still]:
-                del service_temp[service]
         ordered = sorted(raw, key=lambda s: (s.wave, s.host, s.service))
         return tuple(
             Step(n, s.wave, s.service, s.host, s.from_port, s.to_port, s.kind)

@@ -80,10 +80,11 @@ def test_scarce_temp_pool_costs_waves():
     assert brute_force(two_swaps, HOST) == (6, 3)
     one_temp = PlanOptions(temp_ports=(39000, 39000))
     assert brute_force(two_swaps, one_temp) == (6, 6)
-    # Under global scope one service may hold a single temp port on two hosts at once.
+    # Under global scope a temp port holds one binding at a time, even of one service.
     same_service = instance_of("a h 1 2", "b h 2 1", "a g 3 4", "b g 4 3")
     one_global = PlanOptions(scope=Scope.GLOBAL, temp_ports=(39000, 39000))
-    assert brute_force(same_service, one_global) == (6, 3)
+    assert brute_force(same_service, one_global) == (6, 6)
+    assert brute_force(same_service, PlanOptions(temp_ports=(39000, 39000))) == (6, 3)
     two_services = instance_of("a h 1 2", "b h 2 1", "c g 3 4", "d g 4 3")
     assert brute_force(two_services, one_global) == (6, 6)
 

@@ -161,18 +161,21 @@ def test_global_scope_other_hosts_block_but_the_same_service_does_not():
     assert problem.blockers[1] == () and problem.blockers[0] == (1,)
 
 
-def test_global_scope_one_service_shares_its_temp_port_across_hosts():
-    # s and t swap on two hosts. Under global scope every s waits on every t and back, so
-    # two temps are needed (n + c = 5 is not reachable), but s@h1 and s@h2 may share 39000.
+def test_global_scope_interlocked_cycles_need_a_temp_port_per_host():
+    # s and t swap on two hosts. Under global scope every s waits on every t and back, so two
+    # temps are needed (n + c = 5 is not reachable), and a temp port holds one binding at a
+    # time even for one service: both s go to temp, on distinct ports.
     inst = instance(
         ("s", "h1", 3001, 3002), ("t", "h1", 3002, 3001),
         ("s", "h2", 3001, 3002), ("t", "h2", 3002, 3001),
     )
-    result, problem = plan(inst, scope=Scope.GLOBAL, temp_ports=(39000, 39000))
+    result, problem = plan(inst, scope=Scope.GLOBAL)
     assert (problem.n, problem.c) == (4, 1)
     assert figures(result) == (6, 2, 6, 5)
     temps = [(s.service, s.host, s.to_port) for s in result.steps if s.kind is TO_TEMP]
-    assert temps == [("s", "h1", 39000), ("s", "h2", 39000)]
+    assert temps == [("s", "h1", 39000), ("s", "h2", 39001)]
+    with pytest.raises(ReorgError, match="every temp port of 39000-39000 on all hosts is held"):
+        plan(inst, scope=Scope.GLOBAL, temp_ports=(39000, 39000))
 
 
 def test_hard_pair_moves_together_in_one_wave():

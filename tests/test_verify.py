@@ -267,7 +267,7 @@ def test_temp_port_in_use():
     assert_valid(two_hosts, parallel)
 
 
-def test_global_scope_temp_port_shared_only_by_one_service():
+def test_global_scope_temp_port_holds_one_binding():
     two_services = instance_of("a h 1 2", "b h 2 1", "c g 3 4", "d g 4 3")
     parallel = steps_of(
         "1 to a h 1 39000", "1 to c g 3 39000", "2 move b h 2 1", "2 move d g 4 3",
@@ -275,12 +275,39 @@ def test_global_scope_temp_port_shared_only_by_one_service():
     )
     assert_valid(two_services, parallel)
     assert "wave-touch" in rules(two_services, parallel, GLOBAL)
+    # Not even one service may share a temp port across its hosts under global scope...
     one_service = instance_of("a h 1 2", "b h 2 1", "a g 3 4", "d g 4 3")
     shared = steps_of(
         "1 to a g 3 39000", "1 to a h 1 39000", "2 move b h 2 1", "2 move d g 4 3",
         "3 from a g 39000 4", "3 from a h 39000 2",
     )
-    assert_valid(one_service, shared, GLOBAL)
+    assert rules(one_service, shared, GLOBAL) == {"wave-touch"}
+    assert_valid(one_service, shared)  # ...while under host scope each host has its own pool
+    apart = steps_of(
+        "1 to a g 3 39000", "1 to a h 1 39001", "2 move b h 2 1", "2 move d g 4 3",
+        "3 from a g 39000 4", "3 from a h 39001 2",
+    )
+    assert_valid(one_service, apart, GLOBAL)
+
+
+def test_global_scope_temp_port_held_by_the_same_service_on_another_host():
+    # a@g holds 39000 from wave 1; a@h binds it in wave 2 while a@g still holds it.
+    inst = instance_of("a h 1 2", "b h 2 1", "a g 3 4", "d g 4 3")
+    overlap = steps_of(
+        "1 to a g 3 39000", "2 to a h 1 39000", "2 move d g 4 3", "3 from a g 39000 4",
+        "3 move b h 2 1", "4 from a h 39000 2",
+    )
+    verdict = verify(plan_of(inst, overlap, GLOBAL), inst)
+    assert {v.rule for v in verdict.violations} == {"port-busy"}
+    (busy,) = verdict.violations
+    assert busy.step == 2 and "a@g" in busy.message and "one binding" in busy.message
+    assert_valid(inst, overlap)  # host scope: h and g each have their own 39000
+    # Once a@g's from-temp wave is over, the port is free again for a@h.
+    after = steps_of(
+        "1 to a g 3 39000", "2 move d g 4 3", "3 from a g 39000 4", "4 to a h 1 39000",
+        "5 move b h 2 1", "6 from a h 39000 2",
+    )
+    assert_valid(inst, after, GLOBAL)
 
 
 def test_retire_of_a_binding_that_does_not_retire():

@@ -26,8 +26,8 @@ Choices that do not change the move count on simple cycles but help elsewhere: t
 a cycle starts from the waiting unit with the fewest holders left, so the temp it spends comes
 back soon (hard pairs competing for a small pool); on the cycle, the member whose departure
 brings a waiter closest to ready goes to temp. Temp ports are the lowest free of the pool in
-the mover's domain (per host, or one for all hosts under global scope, where one service's
-bindings on several hosts share a temp port: only *other* services make a port busy).
+the mover's domain: per host, or one for all hosts under global scope, where a temp port holds
+one binding at a time (docs/semantics.md), even for one service on several hosts.
 
 Everything is indexed (holders are counted, not searched), so 100k bindings take seconds.
 """
@@ -57,8 +57,6 @@ class _Greedy:
         self.unit_of, self.units = _units(problem)
         self.at_origin = set(problem.movers)  # movers still on their current port
         self.temp_of: dict[int, int] = {}  # mover -> temp port it sits on
-        # (domain, service) -> [temp port, bindings on it]; more than one only under global scope.
-        self.shared_temp: dict[tuple[str, str], list[int]] = {}
         self.done: set[int] = set()
         self.free_temps: dict[str, list[int]] = {}
         self.steps: list[Step] = []
@@ -103,7 +101,8 @@ class _Greedy:
             if m in self.temp_of:
                 temp = self.temp_of.pop(m)
                 self._emit(g, temp, g.to_port, StepKind.FROM_TEMP)
-                self._release_temp(m, temp)
+                # Free again from the next wave on; every later step is in a later wave.
+                heapq.heappush(self.free_temps[self.problem.temp_domain(m)], temp)
             else:
                 kind = StepKind.RETIRE if g.to_port is None else StepKind.MOVE
                 self._emit(g, g.from_port, g.to_port, kind)
@@ -114,33 +113,17 @@ class _Greedy:
 
     def _to_temp(self, m: int) -> None:
         domain = self.problem.temp_domain(m)
-        share = self.shared_temp.get((domain, self.goals[m].service))
-        if share is not None:
-            temp = share[0]
-            share[1] += 1
-        else:
-            pool = self.free_temps.get(domain)
-            if pool is None:
-                pool = self.free_temps[domain] = list(self.problem.temp_pool)  # sorted: a heap
-            if not pool:
-                raise ReorgError(self._stuck_message(m))
-            temp = heapq.heappop(pool)
-            self.shared_temp[(domain, self.goals[m].service)] = [temp, 1]
+        pool = self.free_temps.get(domain)
+        if pool is None:
+            pool = self.free_temps[domain] = list(self.problem.temp_pool)  # sorted: a heap
+        if not pool:
+            raise ReorgError(self._stuck_message(m))
+        temp = heapq.heappop(pool)
         self.wave += 1
         g = self.goals[m]
         self._emit(g, g.from_port, temp, StepKind.TO_TEMP)
         self.temp_of[m] = temp
         self._leave_origin(m)
-
-    def _release_temp(self, m: int, temp: int) -> None:
-        """Free again from the next wave on (every later step is in a later wave)."""
-        domain = self.problem.temp_domain(m)
-        key = (domain, self.goals[m].service)
-        share = self.shared_temp[key]
-        share[1] -= 1
-        if share[1] == 0:
-            del self.shared_temp[key]
-            heapq.heappush(self.free_temps[domain], temp)
 
     def _emit(self, g: Goal, from_port: int, to_port: int | None, kind: StepKind) -> None:
         self.steps.append(Step(0, self.wave, g.service, g.host, from_port, to_port, kind))
