@@ -179,12 +179,13 @@ def build_problem(instance: Instance, options: PlanOptions) -> Problem:
 def _pair_links(instance: Instance, goals: tuple[Goal, ...]) -> tuple[tuple[int, int], ...]:
     """(frontend, backend) index pairs on one host where both move to a new port."""
     at = {(g.service, g.host): i for i, g in enumerate(goals)}
+    by_service: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(goals):
+        by_service[g.service].append(i)
     links = []
     for front, back in instance.pairs:
-        for (service, host), i in at.items():
-            if service != front:
-                continue
-            j = at.get((back, host))
+        for i in by_service.get(front, ()):
+            j = at.get((back, goals[i].host))
             if j is None:
                 continue
             if goals[i].moves and goals[j].moves and goals[i].to_port and goals[j].to_port:
