@@ -24,34 +24,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# name: (bindings, hosts, cap, generator keywords)
+# name: (bindings, hosts, cap, generator keywords, extra plan options)
 CASES = {
-    "100": (100, 3, None, {}),
-    "1k": (1_000, 10, None, {}),
-    "1k-cap10": (1_000, 10, 10, {}),
-    "1k-hard": (1_000, 10, None, {"collisions": 0.05, "pairs": 0.05}),
-    "10k": (10_000, 50, None, {}),
-    "100k": (100_000, 200, None, {}),
-    "100k-cap50": (100_000, 200, 50, {}),
+    "100": (100, 3, None, {}, {}),
+    "1k": (1_000, 10, None, {}, {}),
+    "1k-cap10": (1_000, 10, 10, {}, {}),
+    "1k-hard": (1_000, 10, None, {"collisions": 0.05, "pairs": 0.05}, {}),
+    "1k-pool2": (1_000, 10, None, {"cycles": 0.3}, {"temp_ports": (39000, 39001)}),
+    "1k-global": (1_000, 10, None, {"global_ok": True}, {"scope": "global"}),
+    "10k": (10_000, 50, None, {}, {}),
+    "100k": (100_000, 200, None, {}, {}),
+    "100k-cap50": (100_000, 200, 50, {}, {}),
 }
-QUICK = ["100", "1k", "1k-cap10", "1k-hard"]
+QUICK = ["100", "1k", "1k-cap10", "1k-hard", "1k-pool2", "1k-global"]
 SEED = 1
 GENERATOR = {"collisions": 0.02}
 
 
 def run_case(name: str) -> dict:
     from reorg.generate import generate
-    from reorg.model import PlanOptions, Strategy
+    from reorg.model import PlanOptions, Scope, Strategy
     from reorg.planners import get_planner
     from reorg.problem import build_problem, lower_bound_moves
     from reorg.verify import verify
 
-    bindings, hosts, cap, extra = CASES[name]
+    bindings, hosts, cap, extra, plan_extra = CASES[name]
     started = time.perf_counter()
     instance = generate(SEED, hosts, bindings, **{**GENERATOR, **extra})
-    problem = build_problem(instance, PlanOptions(max_per_wave=cap, time_limit=10.0))
+    plan_extra = {k: Scope(v) if k == "scope" else v for k, v in plan_extra.items()}
+    problem = build_problem(instance, PlanOptions(max_per_wave=cap, time_limit=10.0, **plan_extra))
     setup = time.perf_counter() - started
     out = {"case": name, "bindings": bindings, "hosts": hosts, "cap": cap, "generator": {**GENERATOR, **extra},
+           "options": {k: str(v) for k, v in plan_extra.items()},
            "setup_s": round(setup, 2), "n": problem.n, "c": problem.c, "lb_moves": lower_bound_moves(problem)}
     for strategy in (Strategy.GREEDY, Strategy.CPSAT):
         t0 = time.perf_counter()

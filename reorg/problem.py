@@ -274,9 +274,10 @@ def lower_bound_moves(problem: Problem) -> int:
 def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
     """The fewest waves any plan with ``moves`` moves can take (default: the fewest moves).
 
-    For fewest-move plans: max(longest chain, longest simple cycle + 1, ceil(moves / cap)).
-    A plan that spends extra temps can cut chains, so it only gets: 2 if anyone waits, and
-    ceil(moves / cap).
+    For fewest-move plans: max(longest chain, longest simple cycle + 1, ceil(moves / cap), and
+    the temp-port volume: each cycle holds its one temp port k + 1 waves (a simple k-cycle) or
+    at least 2, and each pool has only so many ports per wave). A plan that spends extra temps
+    can cut chains, so it only gets: 2 if anyone waits, and ceil(moves / cap).
     """
     if not problem.movers:
         return 0
@@ -289,10 +290,16 @@ def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
         return max(by_cap, 2 if anyone_waits else 1)
     in_cycle = {i for comp in problem.cyclic for i in comp}
     best = 2 if problem.cyclic else 1
+    volume: dict[str, int] = defaultdict(int)  # temp-port waves each pool must hold
     for comp in problem.cyclic:
         edges = sum(1 for i in comp for j in problem.blockers[i] if j in in_cycle)
-        if edges == len(comp):  # a simple cycle: one temp, then k - 1 moves, then back
+        simple = edges == len(comp)  # one temp, then k - 1 moves, then back: k + 1 waves
+        if simple:
             best = max(best, len(comp) + 1)
+        volume[problem.temp_domain(comp[0])] += len(comp) + 1 if simple else 2
+    pool = len(problem.temp_pool)
+    if volume and pool:
+        best = max(best, max(math.ceil(v / pool) for v in volume.values()))
     depth = _acyclic_depths(problem, in_cycle)
     if depth:
         best = max(best, max(depth.values()))

@@ -87,7 +87,7 @@ def verify(plan: Plan, instance: Instance) -> Verdict:
     split = _count_pairs_split(instance, goal_of, arrival, options.pairs, found)
 
     moves = len(plan.steps)
-    lb_moves, lb_waves = lower_bounds(instance, options.scope, moves, cap)
+    lb_moves, lb_waves = lower_bounds(instance, options.scope, moves, cap, options.temp_ports)
     metrics = Metrics(
         moves=moves,
         temp_moves=temp_moves,
@@ -496,7 +496,11 @@ def _check_metrics(claimed: Metrics, actual: Metrics, found: list[Violation]) ->
 
 
 def lower_bounds(
-    instance: Instance, scope: Scope, moves: int, cap: int | None = None
+    instance: Instance,
+    scope: Scope,
+    moves: int,
+    cap: int | None = None,
+    temp_ports: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """(n + c, the fewest waves of a plan with ``moves`` moves), from the goals alone.
 
@@ -507,7 +511,9 @@ def lower_bounds(
     is non-trivial when it holds at least two bindings.
 
     Waves, for ``moves == n + c``: max(longest wait chain, where a cycle member may leave in
-    wave 1; longest simple cycle + 1; 2 if any cycle; ceil(moves / cap); 1). With more moves,
+    wave 1; longest simple cycle + 1; 2 if any cycle; ceil(moves / cap); 1; and, given the
+    ``temp_ports`` range, the temp-port volume: each cycle's one temp is held k + 1 waves (a
+    k-cycle) or at least 2, and a pool of P free ports holds at most P per wave). With more moves,
     temps can cut chains: max(2 if anyone waits else 1, ceil(moves / cap)). 0 with no mover.
     """
     goals = instance.goals
@@ -561,6 +567,17 @@ def lower_bounds(
     for k, count in enumerate(bindings_in):
         if cyclic[k] and arrows[k] == count:
             best = max(best, count + 1)
+    if temp_ports is not None and c:
+        named = {b.port for b in instance.bindings} | {r.port for r in instance.reservations}
+        named |= {g.to_port for g in goals if g.to_port is not None}
+        pool = sum(1 for p in range(temp_ports[0], temp_ports[1] + 1) if p not in named)
+        volume: dict[str, int] = defaultdict(int)
+        for k, count in enumerate(bindings_in):
+            if cyclic[k]:
+                first = min(v for v in comps[k] if v < size)
+                volume["*" if is_global else goals[first].host] += count + 1 if arrows[k] == count else 2
+        if pool:
+            best = max(best, max(-(-v // pool) for v in volume.values()))
 
     # Longest wait chain. Components come out sources first, so walk them backwards and every
     # successor is known. leave[binding] = the earliest wave it can leave its port (0 = never);

@@ -273,11 +273,17 @@ class WaveModel:
         }
         proven = True
         best = hint
+        extra_temps = False
         for name in stages:
             expr = figures[name]
             if expr is None:
                 continue
-            best, ok, value = self._stage(name, expr, lower.get(name, 0), best)
+            floor = lower.get(name, 0)
+            if name == "waves" and extra_temps:
+                floor = lower.get("waves_any", 1)  # more temps than cycles can cut any chain
+            best, ok, value = self._stage(name, expr, floor, best)
+            if name == "temps":
+                extra_temps = value > lower.get("temps", 0)
             proven &= ok
             if ok:
                 self.model.add(expr == value)
@@ -509,11 +515,12 @@ def _solve_component(
             )
         hint = None  # a hint from another component would not match this one's indices
     cycles = len(cyclic_components(sub.nodes, sub.blockers))
-    lower = {"temps": cycles}
+    waits = any(sub.blockers[i] for i in sub.nodes) or bool(sub.shared)
+    lower = {"temps": cycles, "waves_any": 2 if waits else 1}
     if budget is None and stages[0] == "temps":
-        lower["waves"] = _chain_bound(sub, cycles)
-    elif any(sub.blockers[i] for i in sub.nodes):
-        lower["waves"] = 2
+        lower["waves"] = _chain_bound(sub, cycles)  # valid while temps stay at one per cycle
+    else:
+        lower["waves"] = lower["waves_any"]
     horizon = budget or max(hint.waves if hint else 2 * len(sub.nodes) + 2, lower.get("waves", 1))
     wm = WaveModel(sub, horizon, opts.time_limit)
     try:
@@ -616,6 +623,10 @@ def _merge(
         temps = {i for i in alt.arrive if alt.leave[i] < alt.arrive[i]}
     moves = problem.n + len(temps)
     bound = lower_bound_waves(problem, moves)
+    if opts.objective is Objective.MOVES and merged.proven:
+        # each component already needs its own proven waves with its fewest temps, and a plan
+        # with the fewest moves gives every component exactly those temps
+        bound = max(bound, merged.waves)
     if opts.objective is Objective.MOVES and listed.waves <= bound:
         listed.proven = merged.proven or moves == lower_bound_moves(problem)
         return listed
@@ -633,6 +644,9 @@ def _merge(
     lower = {"temps": problem.c}
     if opts.objective is Objective.MOVES:
         lower["waves"] = lower_bound_waves(problem)
+        if merged.proven:  # each component needs its proven temps, and then its proven waves
+            lower["temps"] = len(temps)
+            lower["waves"] = lower["waves_any"] = max(lower["waves"], merged.waves)
     else:
         lower["waves"] = lower_bound_waves_any(problem)
     wm = WaveModel(sub, listed.waves, opts.time_limit)
