@@ -35,7 +35,10 @@ def write_text_atomic(path: Path, text: str, checkpoint: Callable[[str], None] |
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ReorgError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        raise ReorgError(
+            f"{path}: cannot write ({exc.strerror or exc}); the old file is unchanged; "
+            "free space on that disk or fix its permissions, then run the command again"
+        ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -137,13 +137,15 @@ def new_journal(path: Path, plan_path: Path, plan_sha256: str) -> Journal:
 
 def load_journal(path: Path) -> Journal | None:
     """The journal at ``path``, or None when there is none yet. Never writes."""
+    fix = "repair it, or move it aside and start a new journal with `reorg reset`"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ReorgError(f"{path}: cannot read the journal ({exc.strerror}); check its permissions") from exc
-    fix = "repair it, or move it aside and start a new journal with `reorg reset`"
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: a hand edit in another encoding
+        raise ReorgError(f"{path}: the journal is not UTF-8 (byte {exc.start}); {fix}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -170,11 +172,43 @@ def load_journal(path: Path) -> Journal | None:
 def check_plan_unchanged(journal: Journal, plan_path: Path, plan_sha256: str) -> None:
     """Refuse a journal started on another version of the plan (like a stale Terraform plan)."""
     if journal.plan_sha256 != plan_sha256:
+        # Say how far the old run got: a reset starts again at step 1, and the steps already done
+        # stay done on the hosts, so a new plan must be made from where the fleet is now.
+        stack: list[int] = []
+        for event in journal.events:
+            if event.event is EventKind.DONE:
+                stack.append(event.step)
+            elif event.event is EventKind.UNDONE and stack and stack[-1] == event.step:
+                stack.pop()
         raise ReorgError(
             f"{plan_path} changed since the journal started (journal has sha256 {journal.plan_sha256[:12]}, "
-            f"the file has {plan_sha256[:12]}); restore the plan, or start a new journal with "
-            f"`reorg reset --plan {plan_path}` (the old one is kept as {journal.path.name}.bak-N)"
+            f"the file has {plan_sha256[:12]}; the journal records {len(stack)} step(s) done); restore the plan, "
+            f"or start a new journal with `reorg reset --plan {plan_path}` (the old one is kept as "
+            f"{journal.path.name}.bak-N) once the new plan starts from where the hosts are now"
         )
+
+
+def twin_journals(journal_path: Path, plan_path: Path, plan_sha256: str) -> tuple[tuple[Path, int], ...]:
+    """Other journals of this very plan (same sha256) beside the journal or the plan, with events.
+
+    A journal is found by the plan's name, so a plan copied, renamed or regenerated under another
+    name gets a new, empty journal that would hide the steps already done and let them be done
+    twice. Returns (path, number of events) of each; unreadable journals are not this one's twin.
+    """
+    twins: list[tuple[Path, int]] = []
+    seen = {journal_path.resolve()}
+    for directory in dict.fromkeys((journal_path.parent, plan_path.parent)):
+        for path in sorted(directory.glob("*.journal.json")):
+            if path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
+            try:
+                other = load_journal(path)
+            except ReorgError:
+                continue
+            if other is not None and other.plan_sha256 == plan_sha256 and other.events:
+                twins.append((path, len(other.events)))
+    return tuple(twins)
 
 
 def save_journal(journal: Journal) -> None:
@@ -200,7 +234,13 @@ def backup_journal(path: Path) -> Path | None:
     while path.with_name(f"{path.name}.bak-{number}").exists():
         number += 1
     backup = path.with_name(f"{path.name}.bak-{number}")
-    os.rename(path, backup)
+    try:
+        os.rename(path, backup)
+    except OSError as exc:
+        raise ReorgError(
+            f"{path}: cannot move the journal aside to {backup.name} ({exc.strerror or exc}); "
+            "check the directory's permissions and run `reorg reset` again"
+        ) from exc
     fsync_dir(path.parent)
     return backup
 
@@ -283,7 +323,9 @@ def replay(
         if event.event is EventKind.UNDONE:
             if dirty == event.step:
                 dirty = None  # the failed attempt was rolled back; the plan's state never changed
-            elif done and done[-1] == event.step:
+            elif dirty is None and done and done[-1] == event.step:
+                # While a step is dirty only that step may be undone: stepping back past it would
+                # let the dirty step (maybe of a later wave) be done with its wave order broken.
                 if state[key] != step.to_port:
                     raise ReorgError(f"{bad}: {step.service}@{step.host} is not on {step.to_port}; {fix}")
                 done.pop()
@@ -291,6 +333,8 @@ def replay(
                 state[key] = step.from_port
                 remaining[step.wave] += 1
                 low = min(low, step.wave)
+            elif dirty is not None:
+                raise ReorgError(f"{bad}: step {dirty} is failed, so only it can be undone; {fix}")
             else:
                 raise ReorgError(f"{bad}: only the last done or failed step can be undone; {fix}")
             continue
@@ -337,7 +381,10 @@ def find_step(plan: Plan, number: int) -> Step:
     for step in plan.steps:
         if step.step == number:
             return step
-    raise ReorgError(f"the plan has no step {number}; its steps are 1-{len(plan.steps)}")
+    raise ReorgError(
+        f"the plan has no step {number}; its steps are 1-{len(plan.steps)}; "
+        "run `reorg status` to see which are open"
+    )
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -430,55 +477,114 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # it exists, it is just not ours
+    except (OverflowError, ValueError):
+        return False  # no process can have that pid (a hand-edited lock)
     return True
+
+
+LockIdentity = tuple[int, int, bytes] | None  # (device, inode, content) of a lock file
 
 
 def read_lock(path: Path) -> Lock | None:
     """The lock at ``path``, or None when the journal is not locked. Never writes."""
+    found = _read_lock_file(path)
+    return found[0] if found else None
+
+
+def _read_lock_file(path: Path) -> tuple[Lock, LockIdentity] | None:
+    """The lock at ``path`` and which file it is, so that breaking it can tell it was not replaced."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            raw = handle.read()
     except FileNotFoundError:
         return None
     except OSError:
-        return Lock(path, None, "", "")
+        return Lock(path, None, "", ""), None
+    identity = (info.st_dev, info.st_ino, raw)
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))  # UnicodeDecodeError is a ValueError
         pid = data["pid"]
         if not isinstance(pid, int) or isinstance(pid, bool):
             raise TypeError("pid")
-        return Lock(path, pid, str(data["host"]), str(data["time"]))
+        return Lock(path, pid, str(data["host"]), str(data["time"])), identity
     except (ValueError, KeyError, TypeError):
-        return Lock(path, None, "", "")
+        return Lock(path, None, "", ""), identity
+
+
+def _break_lock(path: Path, identity: LockIdentity) -> None:
+    """Remove the lock file judged dead, and only that one.
+
+    Unlinking by name would race: two sessions breaking the same stale lock at once could each
+    remove it, the first take a fresh lock, and the second remove that one too, leaving both
+    "holding" it. Renaming is atomic, so only one breaker gets the file; it then checks that what
+    it got is the file it judged dead, and puts back a lock a live session took meanwhile.
+    """
+    aside = path.with_name(f".{path.name}.broken-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # another session broke it first; the O_EXCL create decides who goes on
+    except OSError as exc:
+        raise ReorgError(
+            f"{path}: cannot remove the stale lock ({exc.strerror}); check the directory's permissions"
+        ) from exc
+    moved = _read_lock_file(aside)
+    if moved is not None and moved[1] != identity:
+        try:
+            os.link(aside, path)  # never over a lock a third session made meanwhile
+        except OSError:
+            pass
+        aside.unlink(missing_ok=True)
+        raise ReorgError(
+            f"{path} was taken by another session while the stale lock was being removed; "
+            "run `reorg status` to see who holds it, then run the command again"
+        )
+    aside.unlink(missing_ok=True)
 
 
 def acquire_lock(path: Path, force_unlock: bool = False) -> Lock:
     """Take the lock or refuse, naming the holder. ``force_unlock`` first removes a dead holder's."""
     if force_unlock:
-        holder = read_lock(path)
-        if holder is not None:
+        found = _read_lock_file(path)
+        if found is not None:
+            holder, identity = found
             if holder.alive():
                 raise ReorgError(
                     f"{path} is held by live {holder.describe()}; let it finish, "
                     f"or if that pid is not reorg, delete {path} by hand"
                 )
-            path.unlink(missing_ok=True)
+            _break_lock(path, identity)
     ours = Lock(path, os.getpid(), socket.gethostname(), utc_now())
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         holder = read_lock(path)
-        detail = holder.describe() if holder else "another session"
-        if holder is not None and holder.alive() is True:
+        if holder is None:
+            raise ReorgError(f"{path}: another session just released the lock; run the command again") from None
+        detail = holder.describe()
+        if holder.alive() is True:
             advice = "wait for it to finish and run the command again"
         else:
             advice = "if that session is dead, run the command again with --force-unlock"
         raise ReorgError(f"the journal is locked by {detail}; {advice}") from None
     except OSError as exc:
         raise ReorgError(f"{path}: cannot create the lock ({exc.strerror}); check the directory's permissions") from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps({"pid": ours.pid, "host": ours.host, "time": ours.time}, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"pid": ours.pid, "host": ours.host, "time": ours.time}, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        # An empty or half-written lock would block every later session until --force-unlock.
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise ReorgError(
+            f"{path}: cannot write the lock ({exc.strerror or exc}); nothing was recorded; "
+            "free space on that disk or fix its permissions, then run the command again"
+        ) from exc
     fsync_dir(path.parent)
     crash_point("locked")
     return ours

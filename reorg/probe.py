@@ -129,9 +129,11 @@ class Check:
 def read_hosts(path: Path) -> dict[str, str]:
     """hosts.csv (header ``host,address``) as host -> address; an empty address is left out."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a spreadsheet's BOM is not part of 'host'
     except OSError as exc:
         raise ReorgError(f"{path}: cannot read hosts file ({exc.strerror}); fix the path or drop --hosts") from exc
+    except UnicodeDecodeError as exc:
+        raise ReorgError(f"{path}: hosts file is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
     rows = csv.reader(text.splitlines())
     header = next(rows, None)
     if header is None or [cell.strip() for cell in header] != ["host", "address"]:
@@ -149,8 +151,24 @@ def read_hosts(path: Path) -> dict[str, str]:
             raise ReorgError(f"{path}:{line}: host {host!r} appears twice; keep one line")
         if any(ch.isspace() for ch in address):
             raise ReorgError(f"{path}:{line}: address {address!r} contains spaces; fix it")
-        hosts[host] = address
+        hosts[host] = _parse_address(address, f"{path}:{line}")
     return {host: address for host, address in sorted(hosts.items()) if address}
+
+
+def _parse_address(address: str, where: str) -> str:
+    """A host name, IPv4 or IPv6 address; ``[::1]`` (the URL form) becomes ``::1`` for connect."""
+    bracketed = address.startswith("[") and address.endswith("]")
+    if bracketed:
+        address = address[1:-1]
+    if bracketed or ":" in address:
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            raise ReorgError(
+                f"{where}: address {address!r} is not an IPv6 address; give a host name or IP "
+                "address without a port (the port comes from the plan)"
+            ) from None
+    return address
 
 
 def resolve_host(host: str, hosts: dict[str, str]) -> Endpoint | None:
@@ -181,7 +199,7 @@ def probe_port(endpoint: Endpoint, port: int, timeout: float = PROBE_TIMEOUT) ->
         )
     if not 1 <= port <= 65535:
         raise ReorgError(f"port {port} on {endpoint.host} is out of range 1-65535; fix the plan")
-    where = f"{endpoint.address}:{port}"
+    where = f"[{endpoint.address}]:{port}" if ":" in endpoint.address else f"{endpoint.address}:{port}"
     try:
         with socket.create_connection((endpoint.address, port), timeout=timeout):
             return PortState.IN_USE, f"{where} accepted a connection"

@@ -228,6 +228,9 @@ def test_changed_plan_is_refused(tmp_path: Path):
     jr.check_plan_unchanged(journal, Path("plans/demo.json"), "ab" * 32)
     with pytest.raises(ReorgError, match=r"plans/demo.json changed since the journal started.*reorg reset"):
         jr.check_plan_unchanged(journal, Path("plans/demo.json"), "cd" * 32)
+    progressed = journal_at(tmp_path, ("done", 1), ("done", 2), ("failed", 3), ("undone", 3), ("done", 4), ("undone", 4))
+    with pytest.raises(ReorgError, match=r"records 2 step\(s\) done"):  # a reset would start over at step 1
+        jr.check_plan_unchanged(progressed, Path("plans/demo.json"), "cd" * 32)
 
 
 def test_backup_never_overwrites(tmp_path: Path):
@@ -317,3 +320,114 @@ def test_release_leaves_someone_elses_lock(tmp_path: Path):
 
 def test_position_to_dict():
     assert Position((2, 1), None, ()).to_dict() == {"done": [2, 1], "dirty": None}
+
+
+# ---- review fixes: each test names the defect it pins --------------------------------------------
+
+
+def test_undo_of_another_step_while_one_is_dirty_is_refused():
+    # A hand-edited journal undid step 4 (wave 1) while step 5 (wave 2) was dirty, then did 5:
+    # wave 2 would be done with wave 1 unfinished. Only the dirty step may be undone.
+    with pytest.raises(ReorgError, match="step 2 is failed, so only it can be undone"):
+        replay(PLAN, events(("done", 1), ("failed", 2), ("undone", 1)))
+    walk = (("done", 1), ("done", 2), ("done", 3), ("done", 4), ("failed", 5), ("undone", 4), ("done", 5))
+    with pytest.raises(ReorgError, match="only it can be undone"):
+        replay(PLAN, events(*walk))
+
+
+def test_journal_that_is_not_utf8_is_a_clear_error(tmp_path: Path):
+    path = tmp_path / "demo.journal.json"
+    path.write_bytes(b'{"format": "reorg-journal/1", "note": "caf\xe9"}')
+    with pytest.raises(ReorgError, match=r"demo.journal.json: the journal is not UTF-8 .*reorg reset"):
+        jr.load_journal(path)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", json.dumps({"pid": 2**63, "host": "h", "time": "t"}).encode()])
+def test_garbage_or_impossible_pid_lock_reads_as_stale(tmp_path: Path, content: bytes):
+    path = tmp_path / "demo.journal.lock"
+    path.write_bytes(content.replace(b'"h"', json.dumps(socket.gethostname()).encode()))
+    holder = jr.read_lock(path)
+    assert holder.alive() in (False, None)  # no OverflowError, no UnicodeDecodeError
+    assert "stale" in holder.describe() or "unreadable" in holder.describe()
+    with pytest.raises(ReorgError, match="--force-unlock"):
+        jr.acquire_lock(path)
+    jr.release_lock(jr.acquire_lock(path, force_unlock=True))
+    assert not path.exists()
+
+
+def test_force_unlock_never_removes_a_lock_taken_meanwhile(tmp_path: Path, monkeypatch):
+    """Two sessions breaking one stale lock: the slower must not remove the faster one's new lock."""
+    path = tmp_path / "demo.journal.lock"
+    write_lock(path, dead_pid())
+    fresh = {"pid": os.getpid(), "host": "other-session", "time": "2025-01-02T00:00:00Z"}
+    real_alive = jr.Lock.alive
+
+    def alive_then_race(lock):
+        verdict = real_alive(lock)  # the stale holder: dead
+        path.unlink()  # meanwhile another session breaks the stale lock and takes its own
+        path.write_text(json.dumps(fresh))
+        return verdict
+
+    monkeypatch.setattr(jr.Lock, "alive", alive_then_race)
+    with pytest.raises(ReorgError, match="taken by another session"):
+        jr.acquire_lock(path, force_unlock=True)
+    assert json.loads(path.read_text()) == fresh
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.journal.lock"]
+
+
+def erofs(*args, **kwargs):
+    raise OSError(30, "Read-only file system")
+
+
+def test_force_unlock_on_a_read_only_directory_is_a_clear_error(tmp_path: Path, monkeypatch):
+    path = tmp_path / "demo.journal.lock"
+    write_lock(path, dead_pid())
+    monkeypatch.setattr(jr.os, "rename", erofs)
+    monkeypatch.setattr(jr.os, "unlink", erofs)
+    with pytest.raises(ReorgError, match=r"cannot remove the stale lock \(Read-only file system\)"):
+        jr.acquire_lock(path, force_unlock=True)
+
+
+def test_lock_that_cannot_be_written_is_not_left_behind(tmp_path: Path, monkeypatch):
+    path = tmp_path / "demo.journal.lock"
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jr.os, "fsync", full)
+    with pytest.raises(ReorgError, match=r"cannot write the lock \(No space left on device\).*run the command again"):
+        jr.acquire_lock(path)
+    assert not path.exists()  # an empty lock would block every later session
+
+
+def test_backup_that_cannot_be_moved_is_a_clear_error(tmp_path: Path, monkeypatch):
+    path = tmp_path / "demo.journal.json"
+    path.write_text("{}")
+    monkeypatch.setattr(jr.os, "rename", erofs)
+    with pytest.raises(ReorgError, match=r"cannot move the journal aside .*reorg reset"):
+        jr.backup_journal(path)
+
+
+def test_twin_journals_of_the_same_plan(tmp_path: Path):
+    jr.save_journal(journal_at(tmp_path, ("done", 1)))  # demo.journal.json, sha ab..
+    other = Journal(tmp_path / "other.journal.json", "plans/other.json", "cd" * 32, events(("done", 1)))
+    jr.save_journal(other)
+    jr.save_journal(Journal(tmp_path / "empty.journal.json", "plans/empty.json", "ab" * 32))
+    mine = tmp_path / "copy.journal.json"
+    assert jr.twin_journals(mine, tmp_path / "copy.json", "ab" * 32) == ((tmp_path / "demo.journal.json", 1),)
+    assert jr.twin_journals(tmp_path / "demo.journal.json", tmp_path / "demo.json", "ab" * 32) == ()
+
+
+def test_lock_released_between_the_create_and_the_look_is_not_called_dead(tmp_path: Path, monkeypatch):
+    path = tmp_path / "demo.journal.lock"
+    real_open = jr.os.open
+
+    def taken_then_released(name, flags, *args):
+        if flags & os.O_EXCL:
+            raise FileExistsError(17, "File exists", name)  # held at the create, gone at the look
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(jr.os, "open", taken_then_released)
+    with pytest.raises(ReorgError, match="just released the lock; run the command again") as info:
+        jr.acquire_lock(path)
+    assert "--force-unlock" not in str(info.value)

@@ -155,3 +155,41 @@ def test_read_hosts_errors_name_file_and_line(tmp_path: Path, text, message):
 def test_missing_hosts_file(tmp_path: Path):
     with pytest.raises(ReorgError, match="cannot read hosts file"):
         read_hosts(tmp_path / "nope.csv")
+
+
+# ---- review fixes --------------------------------------------------------------------------------
+
+
+def test_hosts_csv_takes_ipv6_in_brackets_and_a_spreadsheet_bom(tmp_path: Path):
+    path = tmp_path / "hosts.csv"
+    path.write_text("\ufeffhost,address\nv6,[::1]\nbare,::1\nname,mac-mini.local\n", encoding="utf-8")
+    assert read_hosts(path) == {"bare": "::1", "name": "mac-mini.local", "v6": "::1"}
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:4000", "mac-mini:22", "[mac-mini]"])
+def test_hosts_csv_address_with_a_port_is_refused(tmp_path: Path, address):
+    path = tmp_path / "hosts.csv"
+    path.write_text(f"host,address\ndev,{address}\n")
+    with pytest.raises(ReorgError, match=r"hosts.csv:2: address .* without a port"):
+        read_hosts(path)
+
+
+def test_hosts_csv_that_is_not_utf8(tmp_path: Path):
+    path = tmp_path / "hosts.csv"
+    path.write_bytes(b"host,address\ncaf\xe9,127.0.0.1\n")
+    with pytest.raises(ReorgError, match="hosts.csv: hosts file is not UTF-8"):
+        read_hosts(path)
+
+
+def test_ipv6_address_is_dialled_bare_and_shown_in_brackets(monkeypatch):
+    """No real IPv6 connect (tests dial 127.0.0.1 only): the socket call is recorded instead."""
+    dialled = []
+
+    def refuse(address, timeout):
+        dialled.append((address, timeout))
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(probe.socket, "create_connection", refuse)
+    state, detail = probe_port(Endpoint("dev", "::1", explicit=True), 4000)
+    assert dialled == [(("::1", 4000), probe.PROBE_TIMEOUT)]
+    assert (state, detail) == (PortState.FREE, "[::1]:4000 refused the connection")
