@@ -306,7 +306,7 @@ def _reservations(rng, count, next_service, spare, host_names, global_ok):
             h = rng.randrange(len(host_names))
             port, host = spare[h][r], host_names[h]
         result.append(Reservation(service, host, port, line=0))
-    return tuple(sorted(result))
+    return tuple(sorted(result, key=lambda r: (r.port, r.service, r.host or "")))
 
 
 def _check_args(hosts, bindings, shares, pairs, reserve, ports, max_chain, max_cycle) -> None:

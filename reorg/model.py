@@ -101,7 +101,7 @@ class Binding:
         return (self.service, self.host)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TargetRow:
     """One row of target.csv. ``host`` None applies to every host; ``port`` None retires."""
 
@@ -123,7 +123,7 @@ class Range:
     purpose: str = ""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Reservation:
     """A port kept for a service that runs nowhere (yet). ``host`` None means every host."""
 

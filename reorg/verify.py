@@ -258,7 +258,7 @@ def _replay(
     named |= {g.to_port for g in instance.goals if g.to_port is not None}
     named |= {r.port for r in instance.reservations}
     reserved: dict[int, list[Reservation]] = defaultdict(list)
-    for r in sorted(instance.reservations):
+    for r in sorted(instance.reservations, key=lambda r: (r.port, r.service, r.host or "")):
         reserved[r.port].append(r)
 
     position: dict[Key, int | None] = {}

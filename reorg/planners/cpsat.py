@@ -646,7 +646,7 @@ def _merge(
         lower["waves"] = lower_bound_waves(problem)
         if merged.proven:  # each component needs its proven temps, and then its proven waves
             lower["temps"] = len(temps)
-            lower["waves"] = lower["waves_any"] = max(lower["waves"], merged.waves)
+            lower["waves"] = lower["waves_any"] = bound  # bound for exactly these moves
     else:
         lower["waves"] = lower_bound_waves_any(problem)
     wm = WaveModel(sub, listed.waves, opts.time_limit)
@@ -688,10 +688,7 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
     Readiness is event-driven (a count of unmet waits per arrival), so a wave costs
     O(steps in it * log n), not a scan of every mover.
     """
-    partner: dict[int, int] = {}
-    if problem.options.pairs is PairMode.HARD:
-        for a, b in problem.pair_links:
-            partner[a], partner[b] = b, a
+    group_of = _pair_groups(problem) if problem.options.pairs is PairMode.HARD else {}
     waiters: dict[int, list[int]] = defaultdict(list)
     for i in problem.movers:
         for j in problem.blockers[i]:
@@ -734,13 +731,10 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
                 continue
             if i in chosen:
                 continue
-            group = [i]
-            if i in partner:
-                p = partner[i]
-                if unmet[p] != 0 or p in arrive or room < 2:
-                    deferred.append(task)
-                    continue
-                group.append(p)
+            group = group_of.get(i, [i])  # hard pairs (and chains of them) arrive together
+            if len(group) > room or any(unmet[k] != 0 or k in arrive for k in group):
+                deferred.append(task)
+                continue
             leaving = [k for k in group if k not in temps and k in shared_of]
             if any(shared_of[k] in shared_used for k in leaving):
                 deferred.append(task)
@@ -778,6 +772,25 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
                 if unmet[k] == 0:
                     heapq.heappush(ready, (-(1 if k in temps else level[k]), 1, k))
     return Schedule(arrive, {i: left[i] for i in arrive}, False)
+
+
+def _pair_groups(problem: Problem) -> dict[int, list[int]]:
+    """Movers joined by hard pairs, directly or through a shared partner: each arrives with all."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in problem.pair_links:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for x in list(parent):
+        groups[find(x)].append(x)
+    return {x: sorted(members) for members in groups.values() for x in members}
 
 
 def _steps(problem: Problem, sched: Schedule) -> list[Step]:
