@@ -8,6 +8,7 @@ other exception is a bug and keeps its traceback (exit 1).
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,9 +105,19 @@ VERBOSE = typer.Option(False, "--verbose", "-v", help="Show progress and the sol
 
 
 def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) -> PlanOptions:
+    try:
+        pool = parse_port_range(temp_ports)
+    except ReorgError:
+        raise ReorgError(
+            f"--temp-ports {temp_ports!r} is not a port range; write LO-HI with 1 <= LO <= HI <= 65535, "
+            f"e.g. --temp-ports {DEFAULT_TEMP_PORTS[0]}-{DEFAULT_TEMP_PORTS[1]}"
+        ) from None
+    if not math.isfinite(time_limit):
+        # inf would be written to the plan file as JSON "Infinity", which no reader accepts
+        raise ReorgError(f"--time-limit {time_limit} is not a finite number of seconds; give e.g. --time-limit 60")
     return PlanOptions(
         scope=scope,
-        temp_ports=parse_port_range(temp_ports),
+        temp_ports=pool,
         max_per_wave=max_per_wave,
         pairs=pairs,
         objective=objective,
@@ -197,12 +208,15 @@ def compare_command(
 # ---- execute: status, next, done, undo, history (issue 5) ------------------------------------
 
 
-EXEC_PLAN = typer.Option(None, "--plan", help="The plan file. [default: the only *.json plan in plans/]", show_default=False)
+# Defaults that are not values go in show_default: "[...]" in help text is rich markup and vanishes.
+EXEC_PLAN = typer.Option(
+    None, "--plan", help="The plan file.", show_default="the only plan in plans/, or in the current folder"
+)
 EXEC_JOURNAL = typer.Option(
-    None, "--journal", help="The journal. [default: NAME.journal.json beside the plan]", show_default=False
+    None, "--journal", help="The journal.", show_default="NAME.journal.json beside the plan"
 )
 EXEC_HOSTS = typer.Option(
-    None, "--hosts", help="host,address CSV for probes. [default: hosts.csv beside the plan, if any]", show_default=False
+    None, "--hosts", help="host,address CSV for probes.", show_default="hosts.csv beside the plan, if any"
 )
 EXEC_NO_PROBE = typer.Option(False, "--no-probe", help="Skip the TCP probes (offline runs); checks are recorded as skipped.")
 EXEC_FORCE = typer.Option(False, "--force", help="Record the step even though a check failed (marked forced).")
@@ -241,7 +255,7 @@ def next_command(
 
 @app.command("done")
 def done_command(
-    step: Optional[int] = typer.Argument(None, help="The step performed. [default: the next one]", show_default=False),
+    step: Optional[int] = typer.Argument(None, help="The step performed.", show_default="the next one"),
     plan: Optional[Path] = EXEC_PLAN,
     journal: Optional[Path] = EXEC_JOURNAL,
     hosts: Optional[Path] = EXEC_HOSTS,
@@ -300,9 +314,31 @@ def reset_command(
 
 
 def main() -> None:
-    """Console entry point: user errors exit 2 with one line; bugs keep their traceback."""
+    """Console entry point: user errors exit 2 with one line; bugs keep their traceback.
+
+    Click's own usage errors (an unknown option, a value out of range) would print a framed
+    block; here they get the same one line, ``error: ...; see `reorg plan --help```.
+    """
     try:
-        app()
+        code = app(standalone_mode=False)
     except ReorgError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except _click_error("ClickException") as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # bare `reorg`: the help
+            typer.echo(ctx.get_help())
+            sys.exit(exc.exit_code)
+        message = " ".join(exc.format_message().split()).replace("Value error, ", "").rstrip(".")
+        where = ctx.command_path if ctx is not None else "reorg"
+        print(f"error: {message}; see `{where} --help`", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_error(name: str) -> type[Exception]:
+    """The click exception class ``name`` that typer raises (newer typers vendor their own click)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)

@@ -11,7 +11,7 @@ from typing import Callable
 from reorg.check import CheckReport, find_check
 from reorg.model import Candidate, Compared, Instance, Objective, Plan, PlanOptions, Scope, Strategy
 from reorg.atomic import write_text_atomic
-from reorg.planfile import write_plan_files
+from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
 from reorg.planners import get_planner, plan_front
 from reorg.render import render_compare_markdown
 from reorg.problem import Problem, build_problem
@@ -43,6 +43,7 @@ from reorg.journal import (
     replay,
     save_journal,
     step_checks,
+    twin_journals,
 )
 from reorg.model import ReorgError, Step
 from reorg.planfile import PlanFile, read_plan
@@ -122,10 +123,41 @@ def plan(
     progress: Progress | None = None,
 ) -> PlanResult:
     """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json."""
+    check_plan_name(name)  # before solving: a solve may take minutes
+    check_out_dir(out)
     instance = load_instance(current, target)
     result, problem, seconds = make_verified_plan(instance, options, strategy, progress)
+    refuse_replacing_executed_plan(result, instance, out, name)
     paths = write_plan_files(result, instance, out, name)
     return PlanResult(result, instance, problem, tuple(paths), seconds)
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that cannot become a directory, before any solving."""
+    for path in (Path(out), *Path(out).parents):
+        if path.exists():
+            if not path.is_dir():
+                raise ReorgError(f"{path}: exists and is not a directory; pass another --out")
+            return
+
+
+def refuse_replacing_executed_plan(plan: Plan, instance: Instance, out: Path, name: str) -> None:
+    """Refuse to overwrite ``OUT/NAME.json`` with a different plan while a journal executes it.
+
+    The journal names its plan by hash, so it would refuse the new file anyway, but by then the
+    plan being executed is gone. Writing the same plan again is fine.
+    """
+    json_path = Path(out) / f"{name}.json"
+    journal = journal_path_for(json_path)
+    if not journal.is_file() or not json_path.is_file():
+        return
+    if json_path.read_bytes() == render_plan_json(plan, instance).encode("utf-8"):
+        return
+    raise ReorgError(
+        f"{json_path} is being executed ({journal.as_posix()} exists) and the new plan differs; "
+        f"write it under another --name or --out, or, once that run is over, move its journal aside "
+        f"with `reorg reset --plan {json_path.as_posix()}` (it is kept as .bak-N)"
+    )
 
 
 # ---- compare (issue 4) -----------------------------------------------------------------------
@@ -157,6 +189,8 @@ def compare(
 ) -> Comparison:
     """Plan with each candidate (and each cap), verify every plan, and mark the front."""
     say = progress or (lambda _msg: None)
+    if out is not None:
+        check_out_dir(out)  # before solving
     instance = load_instance(current, target)
     rows: list[Compared] = []
     for cap in caps:
@@ -202,6 +236,8 @@ def compare(
     paths: list[Path] = []
     if out is not None:
         for r in rows:
+            refuse_replacing_executed_plan(r.plan, instance, out, r.label)
+        for r in rows:
             paths += write_plan_files(r.plan, instance, out, r.label)
         write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance))
         paths.append(out / "compare.md")
@@ -229,12 +265,26 @@ def find_plan(plan: Path | None, plans_dir: Path = PLANS_DIR) -> Path:
     if plan is not None:
         return plan
     found = sorted(p for p in plans_dir.glob("*.json") if not p.name.endswith(".journal.json"))
+    if not found and plans_dir == PLANS_DIR and not plans_dir.is_dir():
+        # Run from the plan's own folder, as the runbook says: its plan files are right here.
+        found = [p for p in sorted(Path(".").glob("*.json")) if _looks_like_plan(p)]
     if len(found) == 1:
         return found[0]
     if not found:
         raise ReorgError(f"no plan in {plans_dir}/; write one with `reorg plan` or pass --plan PATH")
     names = ", ".join(p.as_posix() for p in found)
     raise ReorgError(f"{len(found)} plans in {plans_dir}/ ({names}); choose one with --plan PATH")
+
+
+def _looks_like_plan(path: Path) -> bool:
+    """A ``*.json`` that says it is a plan (plans are written with sorted keys: format first)."""
+    if path.name.endswith(".journal.json"):
+        return False
+    try:
+        with path.open("rb") as handle:
+            return b'"reorg-plan/' in handle.read(256)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -247,6 +297,7 @@ class Execution:
     base: dict[tuple[str, str], int]
     position: Position
     notices: tuple[str, ...]
+    twins: tuple[tuple[Path, int], ...] = ()  # other journals of this same plan (no journal here yet)
 
     @property
     def plan(self) -> Plan:
@@ -267,7 +318,10 @@ def base_bindings(planfile: PlanFile) -> tuple[dict[tuple[str, str], int], tuple
     recorded = entry.get("path", "")
     if not recorded:
         return {}, ()
-    for path in dict.fromkeys((Path(recorded), planfile.path.parent.parent / recorded)):
+    # The table's path is as `reorg plan` was given it, usually from the folder above the plan's;
+    # absolute() finds it too when the commands run inside the plan's folder.
+    above = planfile.path.absolute().parent.parent / recorded
+    for path in dict.fromkeys((Path(recorded), planfile.path.parent.parent / recorded, above)):
         if path.is_file():
             if hashlib.sha256(path.read_bytes()).hexdigest() != entry.get("sha256"):
                 return {}, (
@@ -290,7 +344,18 @@ def open_execution(plan: Path | PlanFile, journal: Path | None = None) -> Execut
         check_plan_unchanged(loaded, planfile.path, planfile.sha256)
     base, notices = base_bindings(planfile)
     position = replay(planfile.plan, loaded.events if loaded else (), journal_path, base)
-    return Execution(planfile, journal_path, loaded, base, position, notices)
+    twins = () if loaded is not None else twin_journals(journal_path, planfile.path, planfile.sha256)
+    notices += tuple(_twin_text(planfile, path, count) for path, count in twins)
+    return Execution(planfile, journal_path, loaded, base, position, notices, twins)
+
+
+def _twin_text(planfile: PlanFile, twin: Path, count: int) -> str:
+    return (
+        f"{twin.as_posix()} already records {count} event(s) of this same plan (sha256 "
+        f"{planfile.sha256[:12]}), so a new journal would start again at step 1; continue it with "
+        f"`--plan {planfile.path.as_posix()} --journal {twin.as_posix()}`, or, to really start over, "
+        f"move it aside with `reorg reset --plan {planfile.path.as_posix()} --journal {twin.as_posix()}`"
+    )
 
 
 def load_hosts(plan_path: Path, hosts: Path | None) -> dict[str, str]:
@@ -394,6 +459,9 @@ def record_done(
     journal_path = journal if journal is not None else journal_path_for(planfile.path)
     with locked(lock_path_for(journal_path), force_unlock):
         ex = open_execution(planfile, journal_path)  # read under the lock: no lost update
+        if ex.twins:
+            path, count = ex.twins[0]
+            raise ReorgError(f"refusing to start a new journal: {_twin_text(ex.planfile, path, count)}")
         target = _choose_done(ex, step)
         _, post = step_checks(ex.plan, ex.position, target)
         checks = run_checks(post, host_map, probe)

@@ -85,6 +85,14 @@ def check_plan_name(name: str) -> str:
         )
     if name.startswith("."):
         raise ReorgError(f"plan name {name!r} starts with '.'; give a plain name such as 'default'")
+    # The runbook and every hint print `reorg ... --plan NAME.json` to paste into a shell.
+    odd = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    if odd or name.startswith("-"):
+        shown = ", ".join("a space" if c == " " else repr(c) for c in odd) or "a leading '-'"
+        raise ReorgError(
+            f"plan name {name!r} has {shown}, which a shell command would trip on; "
+            "use letters, digits, '.', '_' and '-', e.g. --name reorg-v2"
+        )
     for ext in (".json", ".md"):
         if name.endswith(ext):
             raise ReorgError(f"plan name {name!r} ends with {ext}; give it without the extension")

@@ -24,6 +24,11 @@ def render_check_json(report: CheckReport) -> str:
     return json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _count(n: int, noun: str, plural: str = "s") -> str:
+    """``1 service``, ``2 services``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{plural}"
+
+
 def render_check(report: CheckReport) -> str:
     """The check report for people: one tabulate table per finding, then the summary."""
     scope = report.scope.value
@@ -106,7 +111,8 @@ def render_check(report: CheckReport) -> str:
     out.append(
         tabulate(
             [
-                ["bindings", f"{report.bindings} ({report.services} services on {report.hosts} hosts)"],
+                ["bindings", f"{report.bindings} ({_count(report.services, 'service')} on "
+                             f"{_count(report.hosts, 'host')})"],
                 ["target rows", report.target_rows],
                 ["goals", f"{report.moving} move, {report.retiring} retire, "
                           f"{report.bindings - report.moving - report.retiring} keep"],
@@ -114,11 +120,11 @@ def render_check(report: CheckReport) -> str:
                 ["current problems", f"{report.current_problems} ({len(report.collisions)} collisions, "
                                      f"{len(report.shared_ports)} shared ports"
                                      f"{'' if report.shared_ports_are_problems else ' not counted'})"],
-                ["target problems", f"{report.target_problems} ({len(report.conflicts)} conflicts, "
-                                    f"{len(report.reservations_taken)} reservations taken, "
+                ["target problems", f"{report.target_problems} ({_count(len(report.conflicts), 'conflict')}, "
+                                    f"{_count(len(report.reservations_taken), 'reservation')} taken, "
                                     f"{len(report.out_of_range)} out of range, "
-                                    f"{len(report.pair_mismatches)} pair mismatches)"],
-                ["no target row", f"{len(report.untargeted)} services (informational)"],
+                                    f"{_count(len(report.pair_mismatches), 'pair mismatch', 'es')})"],
+                ["no target row", f"{_count(len(report.untargeted), 'service')} (informational)"],
             ],
             tablefmt="plain",
             disable_numparse=True,
@@ -126,7 +132,7 @@ def render_check(report: CheckReport) -> str:
     )
     out.append("")
     if report.problems:
-        out.append(f"{report.problems} problem(s) found.")
+        out.append(f"{report.problems} problem(s) found.")  # tests and scripts match this line
     else:
         out.append("No problems found.")
     return "\n".join(out) + "\n"
@@ -188,14 +194,24 @@ def step_title(step: Step) -> str:
     return head + f"{step.from_port} → {step.to_port}"
 
 
-def describe_step(step: Step, scope: Scope, original_port: int | None = None) -> StepText:
+def describe_step(
+    step: Step, scope: Scope, original_port: int | None = None, sharing: tuple[str, ...] = ()
+) -> StepText:
     """What to check, change, verify and roll back for one step.
 
     ``original_port`` is, for a from-temp step, the port its to-temp step left; it only makes
-    the roll-back text name it.
+    the roll-back text name it. ``sharing`` names the services that still hold the step's old
+    port on its host after it (a collision of the current table): ``! nc -z`` cannot show that
+    port free then, so the verify text says how to check the service itself instead.
     """
     svc, host, old, new, n = step.service, step.host, step.from_port, step.to_port, step.step
     done = f"or `reorg done {n}`, which runs these probes and records the step"
+    # A port shared with a binding that stays: nc would answer for the other service.
+    gone = (
+        f"port {old} stays held by {', '.join(sharing)}, so `! nc -z` cannot show it free: check "
+        f"that {svc} no longer listens on it (e.g. `lsof -nP -iTCP:{old} -sTCP:LISTEN` on {host})"
+        if sharing else ""
+    )
     if step.kind is StepKind.RETIRE:
         return StepText(
             title=step_title(step),
@@ -205,7 +221,10 @@ def describe_step(step: Step, scope: Scope, original_port: int | None = None) ->
                 f"service, unload its launchd plist or disable its Scheduled Task); then remove "
                 f"port {old} from {_CLIENTS}."
             ),
-            verify=f"`! nc -z {host} {old}` (port {old} is free), {done}.",
+            verify=(
+                f"{gone[0].upper()}{gone[1:]}; or `reorg done {n}`, which records the step." if sharing
+                else f"`! nc -z {host} {old}` (port {old} is free), {done}."
+            ),
             rollback=(
                 f"Re-enable {svc} on {host}, start it on port {old} and restore its clients' "
                 f"references (`reorg undo`)."
@@ -218,7 +237,9 @@ def describe_step(step: Step, scope: Scope, original_port: int | None = None) ->
     )
     precheck = f"`! nc -z {host} {new}` ({where}), or `reorg next`, which runs this check."
     verify = (
-        f"`nc -z {host} {new} && ! nc -z {host} {old}` (the new port answers, the old one is "
+        f"`nc -z {host} {new}` (the new port answers); {gone}; or `reorg done {n}`, which probes "
+        f"the new port and records the step." if sharing
+        else f"`nc -z {host} {new} && ! nc -z {host} {old}` (the new port answers, the old one is "
         f"free), {done}."
     )
     if step.kind is StepKind.TO_TEMP:
@@ -228,7 +249,10 @@ def describe_step(step: Step, scope: Scope, original_port: int | None = None) ->
             f"it runs with, not source defaults or docs; point clients that must keep working at "
             f"{new} meanwhile."
         )
-        rollback = f"Set the port back from temp {new} to {old} and restart (`reorg undo`)."
+        rollback = (
+            f"Set the port back from temp {new} to {old}, restart, and point the clients you moved "
+            f"back at {old} (`reorg undo`)."
+        )
     elif step.kind is StepKind.FROM_TEMP:
         before = f"its original port {original_port}" if original_port else "its original port"
         change = (
@@ -236,8 +260,8 @@ def describe_step(step: Step, scope: Scope, original_port: int | None = None) ->
             f"restart it; then point {_CLIENTS} at {new}."
         )
         rollback = (
-            f"Set the port back from {new} to temp {old} and restart (`reorg undo`); undoing its "
-            f"to-temp step as well returns it to {before}."
+            f"Set the port back from {new} to temp {old}, restart, and point its clients back at "
+            f"{old} (`reorg undo`); undoing its to-temp step as well returns it to {before}."
         )
     else:
         change = (
@@ -395,8 +419,8 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
         "",
         "Run the steps in order, one at a time; steps of one wave may run in any order. "
         "To roll back several steps, undo them in reverse order. "
-        "The commands run from the folder that holds this runbook (`cd plans`); the journal "
-        "and the optional `hosts.csv` (host,address) live there too.",
+        "The commands run from the folder that holds this runbook and its plan file (`cd` there "
+        "first); the journal and the optional `hosts.csv` (host,address) live there too.",
         "",
         "```sh",
         f"reorg status --plan {plan_json_name}   # where you are and what comes next",
@@ -429,13 +453,23 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
     if not plan.steps:
         out += ["Nothing to do: every binding is already on its target port.", ""]
     origin: dict[tuple[str, str], int] = {}
+    # Who holds each port as the waves run, to name the bindings a step's old port stays with
+    # (a collision of the current table). No other step of a wave touches that port, so the
+    # state at the start of the wave is the state after the step.
+    state: dict[tuple[str, str], int | None] = {b.key: b.port for b in instance.bindings}
+    for s in plan.steps:
+        state.setdefault((s.service, s.host), s.from_port)
     for w, group in groupby(plan.steps, key=lambda s: s.wave):
         members = list(group)
         out += [f"## Wave {w} ({len(members)} {'step' if len(members) == 1 else 'steps'})", ""]
         for s in members:
             if s.kind is StepKind.TO_TEMP:
                 origin[(s.service, s.host)] = s.from_port
-            text = describe_step(s, scope, origin.get((s.service, s.host)))
+            sharing = tuple(sorted(
+                svc for (svc, host), port in state.items()
+                if host == s.host and port == s.from_port and (svc, host) != (s.service, s.host)
+            ))
+            text = describe_step(s, scope, origin.get((s.service, s.host)), sharing)
             out += [
                 f"- [ ] {text.title}",
                 f"  - **Check first:** {text.precheck}",
@@ -443,6 +477,8 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
                 f"  - **Verify:** {text.verify}",
                 f"  - **Roll back:** {text.rollback}",
             ]
+        for s in members:
+            state[(s.service, s.host)] = s.to_port
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -506,11 +542,11 @@ def render_compare(rows: tuple[Compared, ...]) -> str:
             d["plan"], d["objective"], "-" if d["cap"] is None else d["cap"], d["moves"],
             d["temp_moves"], d["waves"], f"+{d['moves_gap']}", f"+{d['waves_gap']}",
             d["pairs_split"], "yes" if d["optimal"] else "no", "*" if d["front"] else "",
-            f"{d['seconds']:.2f}",
+            float(d["seconds"]),
         ])
     headers = ["plan", "objective", "cap", "moves", "temp", "waves", "moves-lb", "waves-lb",
                "split", "optimal", "front", "seconds"]
-    return tabulate(table, headers=headers, tablefmt="simple") + "\n"
+    return tabulate(table, headers=headers, tablefmt="simple", floatfmt=".2f") + "\n"
 
 
 def render_compare_json(rows: tuple[Compared, ...]) -> str:
@@ -525,11 +561,12 @@ def explain_trade(r: Compared, rows: tuple[Compared, ...]) -> str:
         key=lambda x: (x.moves, x.waves),
     )
     if r.candidate is Candidate.GREEDY:
-        return f"one step per wave: {m.moves} moves over {m.waves} waves; the baseline and the CP-SAT hint"
+        return (f"one step per wave (a hard pair's arrivals share one): {m.moves} moves over {m.waves} "
+                f"waves; the baseline and the CP-SAT hint")
     extra, saved = m.moves - base.moves, base.waves - m.waves
     if extra == 0 and saved == 0:
         return (f"fewest moves ({m.moves}, bound {m.lower_bound_moves}) in {m.waves} waves "
-                f"(bound {m.lower_bound_waves}): each service restarts once")
+                f"(bound {m.lower_bound_waves}): each binding that changes moves once, no temp port")
     if extra > 0 and saved > 0:
         return f"{extra} extra temp move(s) save {saved} wave(s): {m.moves} moves in {m.waves} waves"
     return f"{m.moves} moves in {m.waves} waves ({extra:+d} moves, {-saved:+d} waves against the fewest-moves plan)"
@@ -553,7 +590,10 @@ def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance) -> s
     for cap in dict.fromkeys(r.cap for r in rows):
         front = sorted({(r.plan.metrics.waves, r.plan.metrics.moves) for r in rows if r.cap == cap and r.on_front})
         title = "no cap" if cap is None else f"--max-per-wave {cap}"
-        lines += [f"Front ({title}): fewer waves cost more moves.", ""]
+        if len(front) >= 2:
+            lines += [f"Front ({title}): fewer waves cost more moves.", ""]
+        else:
+            lines += [f"Front ({title}): a single point: the fewest moves and the fewest waves at once.", ""]
         lines += [_md_table(["waves", "moves"], [[str(w), str(mv)] for w, mv in front]), ""]
         if len(front) >= 2:
             lines += [
@@ -576,8 +616,26 @@ def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance) -> s
 
 
 def render_execution_json(report) -> str:
-    """Any execute report (status, step, history) as JSON: sorted keys, one trailing newline."""
-    return json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n"
+    """Any execute report (status, step, history) as JSON: sorted keys, one trailing newline.
+
+    A step report (next, done, undo) also carries the step's checklist, as the text shows it, so
+    ``next --json`` says what to change, verify and roll back; ``null`` when there is no step.
+    """
+    data = report.to_dict()
+    if "action" in data:
+        step = report.step
+        text = (
+            describe_step(step, report.scope, sharing=_sharing(step, report.position))
+            if isinstance(step, Step) else None
+        )
+        data["checklist"] = None if text is None else {
+            "title": text.title,
+            "precheck": text.precheck,
+            "change": text.change,
+            "verify": text.verify,
+            "rollback": text.rollback,
+        }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def _change(step: Step, reverse: bool = False) -> str:
@@ -609,7 +667,9 @@ def render_status(report) -> str:
     """``reorg status`` for people: a two-column summary, then notices."""
     done = len(report.position.done)
     nxt, last, dirty = report.next, report.last_done, report.dirty
-    if report.finished:
+    if not report.total:
+        progress = "the plan has no steps: every binding is already on its target port"
+    elif report.finished:
         progress = f"all {report.total} steps done"
     else:
         progress = f"{done} of {report.total} steps done; wave {nxt.wave} of {report.waves} is open"
@@ -642,12 +702,25 @@ def render_status(report) -> str:
             f"Step {n} is dirty: fix it and run `reorg done {n}`, roll it back and run `reorg undo`, "
             f"or record it with `reorg done {n} --force`."
         )
-    elif report.lock is not None and report.lock.alive() is not True:
+    elif report.lock is not None and (report.lock.pid is None or report.lock.alive() is False):
         out.append("The lock looks stale: the next `reorg done` or `reorg undo` needs --force-unlock.")
+    elif report.lock is not None and report.lock.alive() is None:
+        out.append(
+            f"Check on {report.lock.host} whether pid {report.lock.pid} still runs; only if it does not, "
+            "the next `reorg done` or `reorg undo` needs --force-unlock."
+        )
     elif nxt is not None:
         out.append("Run `reorg next` for the next step's checklist.")
     out += [f"note: {notice}" for notice in report.notices]
     return "\n".join(out) + "\n"
+
+
+def _sharing(step: Step, position) -> tuple[str, ...]:
+    """Services other than the step's own that hold its old port on its host at ``position``."""
+    return tuple(sorted(
+        service for (service, host), port in position.state_dict().items()
+        if host == step.host and port == step.from_port and (service, host) != (step.service, step.host)
+    ))
 
 
 def render_step_report(report) -> str:
@@ -655,7 +728,7 @@ def render_step_report(report) -> str:
     out: list[str] = []
     step = report.step
     if step is not None:
-        text = describe_step(step, report.scope)
+        text = describe_step(step, report.scope, sharing=_sharing(step, report.position))
         if report.action == "next":
             out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}")
             if report.also:

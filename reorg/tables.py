@@ -86,6 +86,11 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     except pd.errors.ParserError as exc:
         message = str(exc)
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if "EOF inside string" in message:  # pandas names a record, not a file line
+            raise ReorgError(
+                f"{name}: not a valid CSV file (the quote opened on line {_unclosed_quote_line(text)} "
+                "is never closed); add the closing '\"' or remove the opening one"
+            ) from None
         if found:
             want, line, saw = found.groups()
             raise ReorgError(
@@ -107,9 +112,11 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
         seen.add(column)
     missing = [c for c in required if c not in seen]
     if missing:
+        other = [sep for sep in (";", "\t", "|") if len(header) == 1 and sep in header[0]]
+        hint = f"; columns are separated by ',', not {other[0]!r}" if other else ""
         raise ReorgError(
             f"{name}:1: missing required column '{missing[0]}' "
-            f"(the header needs {','.join(required)})"
+            f"(the header needs {','.join(required)}){hint}"
         )
     rows = []
     for cells_of_row in cells[1:]:
@@ -119,6 +126,18 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
             rows.append((line, values))
         line += sum(c.count("\n") for c in cells_of_row)
     return _Table(name, hashlib.sha256(raw).hexdigest(), tuple(header), tuple(rows))
+
+
+def _unclosed_quote_line(text: str) -> int:
+    """The file line where the quote that is never closed opens (a doubled quote toggles twice)."""
+    line, inside, opened = 1, False, 1
+    for char in text:
+        if char == '"':
+            inside = not inside
+            opened = line if inside else opened
+        elif char == "\n":
+            line += 1
+    return opened
 
 
 def _parse_port(where: str, text: str, what: str = "port") -> int:
