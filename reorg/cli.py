@@ -163,7 +163,7 @@ def parse_caps(values: list[str] | None) -> list[int | None]:
     for value in values or []:
         for part in value.split(","):
             part = part.strip()
-            if part.lower() in ("none", "0"):
+            if part.lower() == "none":
                 caps.append(None)
                 continue
             if not part.isdigit() or int(part) < 1:
@@ -201,6 +201,8 @@ def compare_command(
         return
     typer.echo(render.render_compare(result.rows), nl=False)
     typer.echo("* = on the moves-versus-waves front (no other plan has both fewer moves and fewer waves)")
+    for note in result.notes:
+        typer.echo(note)
     for path in result.paths:
         typer.echo(f"wrote {path}")
 

@@ -168,6 +168,7 @@ class Comparison:
     rows: tuple[Compared, ...]
     instance: Instance
     paths: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def pareto_front(points: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -193,6 +194,7 @@ def compare(
         check_out_dir(out)  # before solving
     instance = load_instance(current, target)
     rows: list[Compared] = []
+    shown: list[str] = []  # pareto points that another row already shows
     for cap in caps:
         opts = replace(options, max_per_wave=cap, objective=Objective.MOVES)
         problem = build_problem(instance, opts)
@@ -212,6 +214,7 @@ def compare(
                     (r.plan.metrics.moves, r.plan.metrics.waves, r.plan.metrics.pairs_split)
                     == (m.moves, m.waves, m.pairs_split) for r in made
                 ):
+                    shown.append(f"{m.moves} moves / {m.waves} waves{suffix}")
                     continue  # a front point another row already shows
                 tag = label if p is result else f"{label}-w{m.waves}"
                 made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
@@ -241,7 +244,10 @@ def compare(
             paths += write_plan_files(r.plan, instance, out, r.label)
         write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance))
         paths.append(out / "compare.md")
-    return Comparison(tuple(rows), instance, tuple(paths))
+    notes = ()
+    if shown:
+        notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
+    return Comparison(tuple(rows), instance, tuple(paths), notes)
 
 
 def _unique_labels(rows: list[Compared]) -> list[Compared]:

@@ -142,6 +142,8 @@ def load_journal(path: Path) -> Journal | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except IsADirectoryError as exc:
+        raise ReorgError(f"{path}: is a directory, not a journal; pass the journal file to --journal") from exc
     except OSError as exc:
         raise ReorgError(f"{path}: cannot read the journal ({exc.strerror}); check its permissions") from exc
     except UnicodeDecodeError as exc:  # a ValueError, not an OSError: a hand edit in another encoding

@@ -83,15 +83,17 @@ def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
         hosts = sorted({g.host for g in goals})
         where = hosts[0] if scope is Scope.HOST else ",".join(hosts)
         names = ", ".join(f"{g.service}@{g.host}" for g in sorted(goals))
+        every = "both" if len(goals) == 2 else "all"
         if len(fixed) >= 2 and not movers:
-            kind, why = "final-collision", f"{names} all keep port {port}"
+            kind, why = "final-collision", f"{names} {every} keep port {port}"
         elif fixed:
+            wants = "targets" if len(movers) == 1 else "target"
             kind, why = "held-by-fixed", (
-                f"{', '.join(f'{g.service}@{g.host}' for g in sorted(movers))} target port {port}, "
+                f"{', '.join(f'{g.service}@{g.host}' for g in sorted(movers))} {wants} port {port}, "
                 f"which {', '.join(f'{g.service}@{g.host}' for g in sorted(fixed))} keeps"
             )
         else:
-            kind, why = "same-target", f"{names} all target port {port}"
+            kind, why = "same-target", f"{names} {every} target port {port}"
         conflicts.append(Conflict(kind, where, port, tuple(services), why))
     for r in instance.reservations:
         for g in instance.goals:

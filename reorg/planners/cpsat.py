@@ -847,7 +847,7 @@ def plan_front(problem: Problem, progress: Progress | None = None, greedy: Plan 
     low, high = waves_first.metrics.waves, moves_first.metrics.waves
     plans = [moves_first]
     for budget in range(high - 1, low - 1, -1):
-        say(f"pareto: fewest moves within {budget} waves per component (front so far: {len(plans)} plans)")
+        say(f"pareto: fewest moves within {budget} waves ({len(plans)} plan(s) on the front so far)")
         try:
             plans.append(plan_cpsat(problem, None, wave_budget=budget, greedy=greedy))
         except ReorgError:
