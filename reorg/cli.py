@@ -101,7 +101,7 @@ PAIRS = typer.Option(PairMode.HARD, "--pairs", help="hard: a frontend and its ba
 OBJECTIVE = typer.Option(Objective.MOVES, "--objective", help="moves: fewest moves, then waves; waves: fewest waves, then moves.")
 TIME_LIMIT = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per solve, in deterministic seconds.")
 NAME = typer.Option("reorg", "--name", help="File name of the plan, without extension.")
-VERBOSE = typer.Option(False, "--verbose", "-v", help="Show progress and the solver log on stderr.")
+VERBOSE = typer.Option(False, "--verbose", "-v", help="Also send the CP-SAT solver log to stderr (progress lines always go there).")
 
 
 def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) -> PlanOptions:
