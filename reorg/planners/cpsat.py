@@ -365,18 +365,26 @@ def plan_cpsat(
     # 3. the wave cap and a shared temp pool couple the components
     notes: list[str] = []
     pool = len(problem.temp_pool)
+    coupled = opts.max_per_wave is not None or _pool_overflows(problem, merged, pool)
     moves_first = None
-    if wave_budget is None and opts.objective is Objective.WAVES and opts.max_per_wave is not None:
-        # under a cap extra temps also cost wave slots, so the fewest-moves plan may be faster
+    if wave_budget is None and opts.objective is Objective.WAVES and coupled:
+        # when the cap or the pool couples components, extra temps also cost wave slots and
+        # temp ports, so the fewest-moves plan may well be the faster one
         moves_opts = replace(opts, objective=Objective.MOVES)
         moves_first = plan_cpsat(replace(problem, options=moves_opts), None, greedy=greedy)
-    if opts.max_per_wave is not None or _pool_overflows(problem, merged, pool):
+    if coupled:
         say("cpsat: merging components under the wave cap and the temp pool")
         alt = None
         if moves_first is not None:
             h = _hints_from_steps(problem, moves_first.steps)
             alt = Schedule({i: a for i, (_, a) in h.items()}, {i: lv for i, (lv, _) in h.items()}, False)
-        merged = _merge(problem, merged, build, notes, say, alt)
+        try:
+            merged = _merge(problem, merged, build, notes, say, alt)
+        except ReorgError:
+            if greedy is None:
+                raise
+            note = "CP-SAT found no joint schedule within the time limit; this is the greedy plan"
+            return make_plan(problem, "cpsat", greedy.steps, notes=(note,))
     plan = make_plan(problem, "cpsat", _steps(problem, merged), merged.proven, tuple(notes))
     if wave_budget is not None:
         return plan
@@ -688,6 +696,7 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
     Readiness is event-driven (a count of unmet waits per arrival), so a wave costs
     O(steps in it * log n), not a scan of every mover.
     """
+    temps = set(temps)  # a planned temp may turn into a direct move below
     group_of = _pair_groups(problem) if problem.options.pairs is PairMode.HARD else {}
     waiters: dict[int, list[int]] = defaultdict(list)
     for i in problem.movers:
@@ -719,6 +728,13 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
             task = heapq.heappop(ready)
             _, is_arrival, i = task
             if not is_arrival:
+                if unmet[i] == 1 and i not in shared_of and i not in group_of:
+                    # every blocker has left: go straight to the goal, no temp (not for a
+                    # temp taken to leave a shared port apart or to arrive with a pair)
+                    temps.discard(i)
+                    unmet[i] = 0
+                    heapq.heappush(ready, (-level[i], 1, i))
+                    continue
                 d = problem.temp_domain(i)
                 if holding[d] + taken_pool[d] >= pool or shared_of.get(i, -1) in shared_used:
                     deferred.append(task)
