@@ -6,7 +6,7 @@ Each test is a minimal instance, checked against the verifier and the brute-forc
 from __future__ import annotations
 
 from bruteforce import brute_force, brute_force_waves_first, instance_of
-from reorg.model import Objective, PlanOptions, ReorgError, Strategy
+from reorg.model import Objective, PlanOptions, ReorgError, Scope, Strategy
 from reorg.planners import get_planner, plan_front
 from reorg.problem import build_problem
 from reorg.verify import verify
@@ -170,3 +170,27 @@ def test_cpsat_returns_a_plan_whenever_greedy_has_one():
     plan = get_planner(Strategy.CPSAT)(problem, None)  # was: ReorgError (time limit)
     assert verify(plan, inst).ok
     assert (plan.metrics.moves, plan.metrics.waves) <= (greedy.metrics.moves, greedy.metrics.waves)
+
+
+# ---- waves first falls back to greedy although the fewest-moves plan is at hand -----------------
+# Under global scope with one temp port and a cap, the list schedule for the waves-first temps
+# finds no runnable step; _merge re-raises (``alt`` is set), and plan_cpsat returns the greedy
+# plan ("CP-SAT found no joint schedule within the time limit", though no limit was hit): 6 waves,
+# while its own fewest-moves plan (``moves_first``) takes 5, the waves-first optimum.
+
+
+def test_waves_first_uses_the_fewest_moves_plan_before_greedy():
+    inst = instance_of(
+        "a h0 3 1", "a h1 1 4", "a h2 2 -", "b h1 1 8", "b h2 1 3", pairs=[("a", "b")]
+    )
+    base = PlanOptions(scope=Scope.GLOBAL, temp_ports=(39000, 39000), max_per_wave=2)
+    waves_opts = PlanOptions(
+        scope=Scope.GLOBAL, temp_ports=(39000, 39000), max_per_wave=2, objective=Objective.WAVES
+    )
+    assert brute_force(inst, base) == (7, 5)
+    assert brute_force_waves_first(inst, waves_opts) == (5, 7)
+    moves = _cpsat(inst, base)
+    assert (moves.metrics.moves, moves.metrics.waves) == (7, 5)
+    waves = _cpsat(inst, waves_opts)
+    assert verify(waves, inst).ok
+    assert (waves.metrics.waves, waves.metrics.moves) == (5, 7), (waves.metrics, waves.notes)

@@ -381,10 +381,12 @@ def plan_cpsat(
         try:
             merged = _merge(problem, merged, build, notes, say, alt)
         except ReorgError:
-            if greedy is None:
+            fallback = moves_first or greedy
+            if fallback is None:
                 raise
-            note = "CP-SAT found no joint schedule within the time limit; this is the greedy plan"
-            return make_plan(problem, "cpsat", greedy.steps, notes=(note,))
+            note = "CP-SAT found no joint schedule; this is its fewest-moves plan" \
+                if moves_first else "CP-SAT found no joint schedule; this is the greedy plan"
+            return make_plan(problem, "cpsat", fallback.steps, notes=(note,))
     plan = make_plan(problem, "cpsat", _steps(problem, merged), merged.proven, tuple(notes))
     if wave_budget is not None:
         return plan
@@ -622,11 +624,14 @@ def _merge(
     try:
         listed = _list_schedule(problem, temps, len(problem.temp_pool), opts.max_per_wave)
     except ReorgError:
-        if alt is None and problem.n <= JOINT_LIMIT:  # let the joint model find or explain
+        if alt is not None:
+            listed = alt
+        elif problem.n <= JOINT_LIMIT:  # let the joint model find or explain
             sub = build(tuple(sorted(problem.movers)), opts.max_per_wave)
             return _solve_component(sub, problem, ["temps", "waves"], None, None, {})
-        raise
-    if alt is not None and (alt.waves, alt.temps) < (listed.waves, listed.temps):
+        else:
+            raise
+    if alt is not None and (alt.waves, alt.temps) <= (listed.waves, listed.temps):
         listed = alt
         temps = {i for i in alt.arrive if alt.leave[i] < alt.arrive[i]}
     moves = problem.n + len(temps)
