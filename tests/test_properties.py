@@ -183,6 +183,23 @@ def hard_units(problem: Problem) -> bool:
     return problem.options.pairs is PairMode.HARD and bool(problem.pair_links)
 
 
+def largest_pair_group(problem: Problem) -> int:
+    """Bindings joined by hard pairs (directly or through a shared partner) arrive in one wave."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in problem.pair_links:
+        parent[find(a)] = find(b)
+    sizes: dict[int, int] = {}
+    for x in list(parent):
+        sizes[find(x)] = sizes.get(find(x), 0) + 1
+    return max(sizes.values(), default=1)
+
+
 def simple_cycles_only(problem: Problem) -> bool:
     """Every non-trivial SCC is a simple cycle, so n + c moves are reachable.
 
@@ -206,7 +223,7 @@ def greedy_must_plan(problem: Problem) -> bool:
     """
     cap = problem.options.max_per_wave
     hard = hard_units(problem)
-    if hard and cap is not None and cap < 2:
+    if hard and cap is not None and cap < largest_pair_group(problem):
         return False
     pool = len(problem.temp_pool)
     if pool >= problem.n or (problem.c == 0 and not hard):
