@@ -867,10 +867,22 @@ def plan_front(problem: Problem, progress: Progress | None = None, greedy: Plan 
     waves_first = plan_cpsat(replace(problem, options=waves_opts), None, greedy=greedy)
     low, high = waves_first.metrics.waves, moves_first.metrics.waves
     plans = [moves_first]
-    for budget in range(high - 1, low - 1, -1):
-        say(f"pareto: fewest moves within {budget} waves ({len(plans)} plan(s) on the front so far)")
+    budget = high - 1
+    while budget > low:
+        say(f"pareto: fewest moves within {budget} waves ({len(plans)} plan(s) so far)")
         try:
-            plans.append(plan_cpsat(problem, None, wave_budget=budget, greedy=greedy))
+            plan = plan_cpsat(problem, None, wave_budget=budget, greedy=greedy)
         except ReorgError:
             break
-    return plans
+        plans.append(plan)
+        budget = min(budget, plan.metrics.waves) - 1  # skip budgets this plan already meets
+    plans.append(waves_first)  # the budget applies per component; a shared pool or cap can
+    # spread components out again, so the waves-first plan itself closes the front
+    first: dict[tuple[int, int], Plan] = {}
+    for plan in plans:
+        first.setdefault((plan.metrics.moves, plan.metrics.waves), plan)
+    front = [
+        plan for point, plan in first.items()
+        if not any(q[0] <= point[0] and q[1] <= point[1] and q != point for q in first)
+    ]
+    return sorted(front, key=lambda plan: (-plan.metrics.waves, plan.metrics.moves))
