@@ -195,8 +195,12 @@ def _pair_links(instance: Instance, goals: tuple[Goal, ...]) -> tuple[tuple[int,
     return tuple(sorted(links))
 
 
-def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], ...]:
-    parent = {i: i for i in movers}
+def join(nodes, links) -> tuple[tuple[int, ...], ...]:
+    """Connected groups of ``nodes`` under ``links`` (pairs of nodes), each sorted, in order.
+
+    Links naming a node outside ``nodes`` are ignored. Union-find with path halving.
+    """
+    parent = {i: i for i in nodes}
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -204,24 +208,30 @@ def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], 
             x = parent[x]
         return x
 
-    def union(a: int, b: int) -> None:
+    for a, b in links:
         if a in parent and b in parent:
             ra, rb = find(a), find(b)
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
-
-    for i in movers:
-        for j in blockers[i]:
-            union(i, j)
-    for a, b in pair_links:
-        union(a, b)
-    for group in shared:
-        for j in group[1:]:
-            union(group[0], j)
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in movers:
+    for i in nodes:
         groups[find(i)].append(i)
     return tuple(sorted(tuple(sorted(g)) for g in groups.values()))
+
+
+def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], ...]:
+    """Movers coupled by waiting, by a pair, or by leaving one port together."""
+    links = [(i, j) for i in movers for j in blockers[i]]
+    links += list(pair_links)
+    links += [(group[0], j) for group in shared for j in group[1:]]
+    return join(movers, links)
+
+
+def pair_groups(problem: Problem) -> tuple[tuple[int, ...], ...]:
+    """Movers joined by pairs, directly or through a shared partner (a service in two pairs):
+    under hard pairs each group arrives in one wave. Groups of two or more only."""
+    nodes = sorted({i for link in problem.pair_links for i in link})
+    return tuple(g for g in join(nodes, problem.pair_links) if len(g) > 1)
 
 
 def cyclic_components(movers, blockers) -> tuple[tuple[int, ...], ...]:

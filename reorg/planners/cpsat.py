@@ -43,6 +43,7 @@ from reorg.problem import (
     lower_bound_moves,
     lower_bound_waves,
     lower_bound_waves_any,
+    pair_groups,
 )
 
 log = logging.getLogger("reorg.cpsat")
@@ -702,7 +703,8 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
     O(steps in it * log n), not a scan of every mover.
     """
     temps = set(temps)  # a planned temp may turn into a direct move below
-    group_of = _pair_groups(problem) if problem.options.pairs is PairMode.HARD else {}
+    hard = problem.options.pairs is PairMode.HARD
+    group_of = {i: list(g) for g in pair_groups(problem) for i in g} if hard else {}
     waiters: dict[int, list[int]] = defaultdict(list)
     for i in problem.movers:
         for j in problem.blockers[i]:
@@ -793,25 +795,6 @@ def _list_schedule(problem: Problem, temps: set[int], pool: int, cap: int | None
                 if unmet[k] == 0:
                     heapq.heappush(ready, (-(1 if k in temps else level[k]), 1, k))
     return Schedule(arrive, {i: left[i] for i in arrive}, False)
-
-
-def _pair_groups(problem: Problem) -> dict[int, list[int]]:
-    """Movers joined by hard pairs, directly or through a shared partner: each arrives with all."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in problem.pair_links:
-        parent[find(a)] = find(b)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for x in list(parent):
-        groups[find(x)].append(x)
-    return {x: sorted(members) for members in groups.values() for x in members}
 
 
 def _steps(problem: Problem, sched: Schedule) -> list[Step]:

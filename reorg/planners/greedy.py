@@ -39,7 +39,7 @@ from collections import defaultdict
 
 from reorg.model import Goal, PairMode, Plan, ReorgError, Step, StepKind
 from reorg.planners import make_plan
-from reorg.problem import Problem
+from reorg.problem import Problem, join
 
 
 def plan_greedy(problem: Problem) -> Plan:
@@ -229,23 +229,8 @@ def _units(problem: Problem) -> tuple[dict[int, int], list[tuple[int, ...]]]:
     A service in two pairs joins both partners into one group. Units are numbered by their
     smallest member, so the ready heap pops them in index order.
     """
-    parent = {i: i for i in problem.movers}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    if problem.options.pairs is PairMode.HARD:
-        for a, b in problem.pair_links:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in problem.movers:
-        groups[find(i)].append(i)
-    units = [tuple(sorted(groups[root])) for root in sorted(groups)]
+    links = problem.pair_links if problem.options.pairs is PairMode.HARD else ()
+    units = list(join(problem.movers, links))
     unit_of = {m: u for u, members in enumerate(units) for m in members}
     return unit_of, units
 
