@@ -302,20 +302,33 @@ def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
         return max(by_cap, 2 if anyone_waits else 1)
     in_cycle = {i for comp in problem.cyclic for i in comp}
     best = 2 if problem.cyclic else 1
-    volume: dict[str, int] = defaultdict(int)  # temp-port waves each pool must hold
+    holds: dict[str, list[int]] = defaultdict(list)  # waves each cycle holds its temp port
     for comp in problem.cyclic:
         edges = sum(1 for i in comp for j in problem.blockers[i] if j in in_cycle)
         simple = edges == len(comp)  # one temp, then k - 1 moves, then back: k + 1 waves
         if simple:
             best = max(best, len(comp) + 1)
-        volume[problem.temp_domain(comp[0])] += len(comp) + 1 if simple else 2
+        holds[problem.temp_domain(comp[0])].append(len(comp) + 1 if simple else 2)
     pool = len(problem.temp_pool)
-    if volume and pool:
-        best = max(best, max(math.ceil(v / pool) for v in volume.values()))
+    if pool:
+        for lengths in holds.values():
+            best = max(best, _pool_bound(sorted(lengths, reverse=True), pool))
     depth = _acyclic_depths(problem, in_cycle)
     if depth:
         best = max(best, max(depth.values()))
     return max(best, by_cap)
+
+
+def _pool_bound(holds: list[int], pool: int) -> int:
+    """Waves needed to give ``pool`` temp ports to intervals of these lengths (longest first).
+
+    The total volume needs ceil(sum / pool) waves; and the m longest intervals, each at least
+    h long, fit only floor(W / h) to a port, so W >= h * ceil(m / pool).
+    """
+    best = math.ceil(sum(holds) / pool)
+    for m, h in enumerate(holds, start=1):
+        best = max(best, h * math.ceil(m / pool))
+    return best
 
 
 def lower_bound_waves_any(problem: Problem) -> int:

@@ -571,13 +571,16 @@ def lower_bounds(
         named = {b.port for b in instance.bindings} | {r.port for r in instance.reservations}
         named |= {g.to_port for g in goals if g.to_port is not None}
         pool = sum(1 for p in range(temp_ports[0], temp_ports[1] + 1) if p not in named)
-        volume: dict[str, int] = defaultdict(int)
+        holds: dict[str, list[int]] = defaultdict(list)
         for k, count in enumerate(bindings_in):
             if cyclic[k]:
                 first = min(v for v in comps[k] if v < size)
-                volume["*" if is_global else goals[first].host] += count + 1 if arrows[k] == count else 2
-        if pool:
-            best = max(best, max(-(-v // pool) for v in volume.values()))
+                holds["*" if is_global else goals[first].host].append(count + 1 if arrows[k] == count else 2)
+        for lengths in holds.values() if pool else ():
+            # the volume, and: the j longest holds (each >= h waves) fit floor(W / h) per port
+            best = max(best, -(-sum(lengths) // pool))
+            for j, h in enumerate(sorted(lengths, reverse=True), start=1):
+                best = max(best, h * -(-j // pool))
 
     # Longest wait chain. Components come out sources first, so walk them backwards and every
     # successor is known. leave[binding] = the earliest wave it can leave its port (0 = never);

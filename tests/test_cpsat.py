@@ -131,3 +131,13 @@ def test_generated_fleets_meet_the_move_bound_and_beat_greedy(seed):
     assert result.metrics.moves == problem.n + problem.c
     assert result.metrics.waves <= greedy.metrics.waves
     assert result.metrics.waves == result.metrics.lower_bound_waves or result.metrics.optimal
+
+
+def test_scarce_pool_bound_proves_ten_swaps_on_three_temp_ports():
+    # each swap holds its temp port 3 waves; 3 ports fit floor(W / 3) swaps each: W >= 12
+    rows = []
+    for k in range(10):
+        rows += [(f"a{k}", "h", 10 * k + 1, 10 * k + 2), (f"b{k}", "h", 10 * k + 2, 10 * k + 1)]
+    result, _ = plan(instance(rows), temp_ports=(39000, 39002))
+    assert (result.metrics.moves, result.metrics.waves) == (30, 12)
+    assert result.metrics.lower_bound_waves == 12 and result.metrics.optimal
