@@ -196,45 +196,10 @@ def compare(
     rows: list[Compared] = []
     shown: list[str] = []  # pareto points that another row already shows
     for cap in caps:
-        opts = replace(options, max_per_wave=cap, objective=Objective.MOVES)
-        problem = build_problem(instance, opts)
-        suffix = f"-cap{cap}" if cap else ""
-        made: list[Compared] = []
-
-        def run(candidate: Candidate, label: str, make) -> Plan:
-            say(f"compare: solving {label}{suffix}")
-            started = time.perf_counter()
-            result = make()
-            seconds = time.perf_counter() - started
-            plans = result if isinstance(result, list) else [result]
-            for p in plans:
-                check_verified(p, instance)
-                m = p.metrics
-                if candidate is Candidate.PARETO and any(
-                    (r.plan.metrics.moves, r.plan.metrics.waves, r.plan.metrics.pairs_split)
-                    == (m.moves, m.waves, m.pairs_split) for r in made
-                ):
-                    shown.append(f"{m.moves} moves / {m.waves} waves{suffix}")
-                    continue  # a front point another row already shows
-                tag = label if p is result else f"{label}-w{m.waves}"
-                made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
-                say(f"compare:   {tag}{suffix}: {m.moves} moves (bound {m.lower_bound_moves}), "
-                    f"{m.waves} waves (bound {m.lower_bound_waves})")
-            return result
-
-        greedy = None
-        if Candidate.GREEDY in candidates or Candidate.PARETO in candidates:
-            greedy = run(Candidate.GREEDY, "greedy", lambda: get_planner(Strategy.GREEDY)(problem, None)) \
-                if Candidate.GREEDY in candidates else None
-        if Candidate.CPSAT_MOVES in candidates:
-            run(Candidate.CPSAT_MOVES, "cpsat-moves", lambda: get_planner(Strategy.CPSAT)(problem, None))
-        if Candidate.CPSAT_WAVES in candidates:
-            waves = build_problem(instance, replace(opts, objective=Objective.WAVES))
-            run(Candidate.CPSAT_WAVES, "cpsat-waves", lambda: get_planner(Strategy.CPSAT)(waves, None))
-        if Candidate.PARETO in candidates:
-            run(Candidate.PARETO, "pareto", lambda: plan_front(problem, progress, greedy))
+        made, repeats = _compare_cap(instance, replace(options, max_per_wave=cap), candidates, say, progress)
         front = pareto_front([(r.plan.metrics.moves, r.plan.metrics.waves) for r in made])
         rows += [replace(r, on_front=(r.plan.metrics.moves, r.plan.metrics.waves) in front) for r in made]
+        shown += repeats
     rows = _unique_labels(rows)
     paths: list[Path] = []
     if out is not None:
@@ -248,6 +213,52 @@ def compare(
     if shown:
         notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
     return Comparison(tuple(rows), instance, tuple(paths), notes)
+
+
+def _compare_cap(
+    instance: Instance, options: PlanOptions, candidates: list[Candidate], say: Progress, progress
+) -> tuple[list[Compared], list[str]]:
+    """The candidates' verified plans under one cap, and the pareto points other rows show."""
+    cap = options.max_per_wave
+    suffix = f"-cap{cap}" if cap else ""
+    problem = build_problem(instance, replace(options, objective=Objective.MOVES))
+    made: list[Compared] = []
+    repeats: list[str] = []
+    greedy: list[Plan] = []  # the greedy plan, once made, hints the pareto sweep
+
+    def waves_first() -> Plan:
+        waves = build_problem(instance, replace(options, objective=Objective.WAVES))
+        return get_planner(Strategy.CPSAT)(waves, None)
+
+    makers = {
+        Candidate.GREEDY: lambda: get_planner(Strategy.GREEDY)(problem, None),
+        Candidate.CPSAT_MOVES: lambda: get_planner(Strategy.CPSAT)(problem, None),
+        Candidate.CPSAT_WAVES: waves_first,
+        Candidate.PARETO: lambda: plan_front(problem, progress, greedy[0] if greedy else None),
+    }
+    for candidate in [c for c in Candidate if c in candidates]:  # always in the enum's order
+        label = candidate.value
+        say(f"compare: solving {label}{suffix}")
+        started = time.perf_counter()
+        result = makers[candidate]()
+        seconds = time.perf_counter() - started
+        plans = result if isinstance(result, list) else [result]
+        if candidate is Candidate.GREEDY:
+            greedy.append(result)
+        for p in plans:
+            check_verified(p, instance)
+            m = p.metrics
+            figures = (m.moves, m.waves, m.pairs_split)
+            if candidate is Candidate.PARETO and any(
+                (r.plan.metrics.moves, r.plan.metrics.waves, r.plan.metrics.pairs_split) == figures for r in made
+            ):
+                repeats.append(f"{m.moves} moves / {m.waves} waves{suffix}")
+                continue
+            tag = label if p is result else f"{label}-w{m.waves}"
+            made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
+            say(f"compare:   {tag}{suffix}: {m.moves} moves (bound {m.lower_bound_moves}), "
+                f"{m.waves} waves (bound {m.lower_bound_waves})")
+    return made, repeats
 
 
 def _unique_labels(rows: list[Compared]) -> list[Compared]:

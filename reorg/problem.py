@@ -71,7 +71,7 @@ def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
     for g in instance.goals:
         if g.to_port is not None:
             final[port_owner_key(scope, g.host, g.to_port)].append(g)
-    for key, goals in sorted(final.items()):
+    for _, goals in sorted(final.items()):
         services = sorted({g.service for g in goals})
         if len(services) < 2 and len(goals) < 2:
             continue
