@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Test the checkout these tests live in, not whatever `pip install -e` pointed at (several
+# worktrees of one repository share an interpreter): first on sys.path here, and in the
+# environment of every `python -m reorg` subprocess.
+sys.path.insert(0, str(REPO))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture
