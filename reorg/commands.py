@@ -21,30 +21,21 @@ from reorg.verify import verify
 # execute (issue 5)
 import hashlib
 
+from reorg.execution import HistoryReport, StatusReport, StepReport
 from reorg.journal import (
     EventKind,
-    HistoryReport,
     Journal,
-    Position,
-    StatusReport,
-    StepReport,
     backup_journal,
     check_plan_unchanged,
-    find_step,
     journal_path_for,
-    last_done,
     load_journal,
     lock_path_for,
-    locked,
     new_journal,
-    next_step,
-    open_steps,
-    read_lock,
-    replay,
     save_journal,
-    step_checks,
     twin_journals,
 )
+from reorg.lock import locked, read_lock
+from reorg.replay import Position, find_step, last_done, next_step, open_steps, replay, step_checks
 from reorg.model import ReorgError, Step
 from reorg.planfile import PlanFile, read_plan
 from reorg.probe import Check, Outcome, read_hosts, run_checks

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reorg import journal as jr
+from reorg import replay as rp
 from reorg.cli import app
 from reorg.planfile import read_plan
 
@@ -99,7 +100,7 @@ def journal_of(plan_path: Path) -> jr.Journal:
 
 def done_steps(plan_path: Path) -> tuple[int, ...]:
     loaded = journal_of(plan_path)
-    return jr.replay(read_plan(plan_path).plan, loaded.events if loaded else ()).done
+    return rp.replay(read_plan(plan_path).plan, loaded.events if loaded else ()).done
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -182,7 +183,7 @@ def test_undo_all_the_way_back_restores_the_current_table(demo: Path):
     assert nothing.exit_code == 2 and "nothing to undo" in nothing.stderr
     planfile = read_plan(demo)
     base = {(s, h): p for s, h, p in DEMO_CURRENT}
-    assert jr.simulate(planfile.plan, journal_of(demo), base) == base
+    assert rp.simulate(planfile.plan, journal_of(demo), base) == base
     history = run_json("history")
     assert [e["event"] for e in history["events"]] == ["done"] * 8 + ["undone"] * 8
     assert [e["step"] for e in history["events"][8:]] == list(range(8, 0, -1))

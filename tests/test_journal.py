@@ -14,9 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reorg import journal as jr
-from reorg.journal import EventKind, Journal, Position, replay, step_checks
+from reorg import lock as lk
+from reorg import replay as rp
+from reorg.journal import EventKind, Journal
 from reorg.model import Metrics, Plan, PlanOptions, ReorgError, Step, StepKind
 from reorg.probe import Check, Expect, Outcome
+from reorg.replay import Position, replay, step_checks
 
 S = StepKind
 STEPS = (
@@ -44,7 +47,7 @@ def events(*pairs) -> tuple[jr.Event, ...]:
 
 
 def test_start_state_is_first_from_ports_plus_base():
-    state = jr.start_state(PLAN, BASE)
+    state = rp.start_state(PLAN, BASE)
     assert state[("c", "dev")] == 4010
     assert state[("g", "dev")] == 4030
     assert len(state) == 8
@@ -54,7 +57,7 @@ def test_wave_members_in_any_order_then_next_wave():
     pos = replay(PLAN, events(("done", 3), ("done", 1), ("done", 4), ("done", 2), ("done", 6)))
     assert pos.done == (3, 1, 4, 2, 6)
     assert pos.dirty is None
-    assert jr.next_step(PLAN, pos).step == 5
+    assert rp.next_step(PLAN, pos).step == 5
     state = pos.state_dict()
     assert state[("e", "dev")] is None and state[("d", "dev")] == 4010 and state[("c", "dev")] == 39000
 
@@ -78,7 +81,7 @@ def test_replay_refuses_events_that_do_not_fit(pairs, message):
 def test_failed_step_is_dirty_until_done_or_undone():
     pos = replay(PLAN, events(("done", 1), ("failed", 2), ("failed", 2)))
     assert (pos.done, pos.dirty) == ((1,), 2)
-    assert jr.open_steps(PLAN, pos.done, pos.dirty) == (STEPS[1],)
+    assert rp.open_steps(PLAN, pos.done, pos.dirty) == (STEPS[1],)
     retried = replay(PLAN, events(("done", 1), ("failed", 2), ("done", 2)))
     assert (retried.done, retried.dirty) == ((1, 2), None)
     rolled_back = replay(PLAN, events(("done", 1), ("failed", 2), ("undone", 2)))
@@ -89,7 +92,7 @@ def test_failed_step_is_dirty_until_done_or_undone():
 def test_undo_pops_the_last_done_step():
     pos = replay(PLAN, events(("done", 1), ("done", 2), ("undone", 2), ("undone", 1)), base=BASE)
     assert pos.done == ()
-    assert pos.state_dict() == jr.start_state(PLAN, BASE)
+    assert pos.state_dict() == rp.start_state(PLAN, BASE)
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,7 +103,7 @@ def test_random_walks_replay_and_undo_back_to_start(moves):
     for forward, pick, fail in moves:
         pos = replay(PLAN, events(*log))
         if forward:
-            open_now = jr.open_steps(PLAN, pos.done, pos.dirty)
+            open_now = rp.open_steps(PLAN, pos.done, pos.dirty)
             if open_now:
                 step = open_now[pick % len(open_now)].step
                 log.append(("failed" if fail else "done", step))
@@ -115,7 +118,7 @@ def test_random_walks_replay_and_undo_back_to_start(moves):
         log.append(("undone", step))
     final = replay(PLAN, events(*log), base=BASE)
     assert final.done == () and final.dirty is None
-    assert final.state_dict() == jr.start_state(PLAN, BASE)
+    assert final.state_dict() == rp.start_state(PLAN, BASE)
 
 
 # ---- checks per step ------------------------------------------------------------------------------
@@ -264,12 +267,12 @@ def write_lock(path: Path, pid: int, host: str | None = None) -> None:
 
 def test_lock_is_exclusive_and_names_its_holder(tmp_path: Path):
     path = tmp_path / "demo.journal.lock"
-    with jr.locked(path) as lock:
+    with lk.locked(path) as lock:
         data = json.loads(path.read_text())
         assert data["pid"] == os.getpid() == lock.pid
         assert set(data) == {"pid", "host", "time"}
         with pytest.raises(ReorgError, match=rf"locked by pid {os.getpid()} on .* since .*wait for it"):
-            jr.acquire_lock(path)
+            lk.acquire_lock(path)
     assert not path.exists()
 
 
@@ -279,7 +282,7 @@ def test_lock_of_a_live_process_survives_force_unlock(tmp_path: Path):
     try:
         write_lock(path, sleeper.pid)
         with pytest.raises(ReorgError, match=rf"pid {sleeper.pid}"):
-            jr.acquire_lock(path, force_unlock=True)
+            lk.acquire_lock(path, force_unlock=True)
         assert path.exists()
     finally:
         sleeper.kill()
@@ -291,30 +294,30 @@ def test_stale_lock_is_reported_and_force_unlock_clears_it(tmp_path: Path):
     pid = dead_pid()
     write_lock(path, pid)
     with pytest.raises(ReorgError, match=rf"pid {pid} .*not running.*--force-unlock"):
-        jr.acquire_lock(path)
-    lock = jr.acquire_lock(path, force_unlock=True)
+        lk.acquire_lock(path)
+    lock = lk.acquire_lock(path, force_unlock=True)
     assert json.loads(path.read_text())["pid"] == os.getpid()
-    jr.release_lock(lock)
+    lk.release_lock(lock)
     assert not path.exists()
 
 
 def test_unreadable_and_foreign_host_locks(tmp_path: Path):
     path = tmp_path / "demo.journal.lock"
     path.write_text("")
-    holder = jr.read_lock(path)
+    holder = lk.read_lock(path)
     assert holder.pid is None and "unreadable" in holder.describe()
     with pytest.raises(ReorgError, match="--force-unlock"):
-        jr.acquire_lock(path)
+        lk.acquire_lock(path)
     write_lock(path, 12345, host="elsewhere")
-    assert jr.read_lock(path).alive() is None
-    assert "another host" in jr.read_lock(path).describe()
+    assert lk.read_lock(path).alive() is None
+    assert "another host" in lk.read_lock(path).describe()
 
 
 def test_release_leaves_someone_elses_lock(tmp_path: Path):
     path = tmp_path / "demo.journal.lock"
-    lock = jr.acquire_lock(path)
+    lock = lk.acquire_lock(path)
     write_lock(path, lock.pid + 1)  # another session force-unlocked us and took it
-    jr.release_lock(lock)
+    lk.release_lock(lock)
     assert path.exists()
 
 
@@ -346,12 +349,12 @@ def test_journal_that_is_not_utf8_is_a_clear_error(tmp_path: Path):
 def test_garbage_or_impossible_pid_lock_reads_as_stale(tmp_path: Path, content: bytes):
     path = tmp_path / "demo.journal.lock"
     path.write_bytes(content.replace(b'"h"', json.dumps(socket.gethostname()).encode()))
-    holder = jr.read_lock(path)
+    holder = lk.read_lock(path)
     assert holder.alive() in (False, None)  # no OverflowError, no UnicodeDecodeError
     assert "stale" in holder.describe() or "unreadable" in holder.describe()
     with pytest.raises(ReorgError, match="--force-unlock"):
-        jr.acquire_lock(path)
-    jr.release_lock(jr.acquire_lock(path, force_unlock=True))
+        lk.acquire_lock(path)
+    lk.release_lock(lk.acquire_lock(path, force_unlock=True))
     assert not path.exists()
 
 
@@ -360,7 +363,7 @@ def test_force_unlock_never_removes_a_lock_taken_meanwhile(tmp_path: Path, monke
     path = tmp_path / "demo.journal.lock"
     write_lock(path, dead_pid())
     fresh = {"pid": os.getpid(), "host": "other-session", "time": "2025-01-02T00:00:00Z"}
-    real_alive = jr.Lock.alive
+    real_alive = lk.Lock.alive
 
     def alive_then_race(lock):
         verdict = real_alive(lock)  # the stale holder: dead
@@ -368,9 +371,9 @@ def test_force_unlock_never_removes_a_lock_taken_meanwhile(tmp_path: Path, monke
         path.write_text(json.dumps(fresh))
         return verdict
 
-    monkeypatch.setattr(jr.Lock, "alive", alive_then_race)
+    monkeypatch.setattr(lk.Lock, "alive", alive_then_race)
     with pytest.raises(ReorgError, match="taken by another session"):
-        jr.acquire_lock(path, force_unlock=True)
+        lk.acquire_lock(path, force_unlock=True)
     assert json.loads(path.read_text()) == fresh
     assert [p.name for p in tmp_path.iterdir()] == ["demo.journal.lock"]
 
@@ -385,7 +388,7 @@ def test_force_unlock_on_a_read_only_directory_is_a_clear_error(tmp_path: Path, 
     monkeypatch.setattr(jr.os, "rename", erofs)
     monkeypatch.setattr(jr.os, "unlink", erofs)
     with pytest.raises(ReorgError, match=r"cannot remove the stale lock \(Read-only file system\)"):
-        jr.acquire_lock(path, force_unlock=True)
+        lk.acquire_lock(path, force_unlock=True)
 
 
 def test_lock_that_cannot_be_written_is_not_left_behind(tmp_path: Path, monkeypatch):
@@ -396,7 +399,7 @@ def test_lock_that_cannot_be_written_is_not_left_behind(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(jr.os, "fsync", full)
     with pytest.raises(ReorgError, match=r"cannot write the lock \(No space left on device\).*run the command again"):
-        jr.acquire_lock(path)
+        lk.acquire_lock(path)
     assert not path.exists()  # an empty lock would block every later session
 
 
@@ -429,5 +432,5 @@ def test_lock_released_between_the_create_and_the_look_is_not_called_dead(tmp_pa
 
     monkeypatch.setattr(jr.os, "open", taken_then_released)
     with pytest.raises(ReorgError, match="just released the lock; run the command again") as info:
-        jr.acquire_lock(path)
+        lk.acquire_lock(path)
     assert "--force-unlock" not in str(info.value)

@@ -1,0 +1,194 @@
+"""The journal lock ``plans/NAME.journal.lock``: who holds it, take it, break a dead one, release it.
+
+The lock is created with O_CREAT|O_EXCL and names its holder (pid, host, time), so a lock left
+by a killed process names its dead holder and ``--force-unlock`` can remove it safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from reorg.atomic import fsync_dir
+from reorg.journal import crash_point, utc_now
+from reorg.model import ReorgError
+
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Who holds a journal. ``pid`` is None when the lock file is empty or unreadable."""
+
+    path: Path
+    pid: int | None
+    host: str
+    time: str
+
+    def alive(self) -> bool | None:
+        """True/False for a holder on this host; None when it cannot be told (other host, no pid)."""
+        if self.pid is None or self.host != socket.gethostname():
+            return None
+        return pid_alive(self.pid)
+
+    def describe(self) -> str:
+        if self.pid is None:
+            return f"{self.path} is unreadable (probably left by a session killed while taking it)"
+        text = f"pid {self.pid} on {self.host} since {self.time}"
+        alive = self.alive()
+        if alive is False:
+            text += " (that process is not running: the lock is stale)"
+        elif alive is None:
+            text += " (on another host: check there whether it still runs)"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path.as_posix(),
+            "pid": self.pid,
+            "host": self.host,
+            "time": self.time,
+            "alive": self.alive(),
+        }
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, it is just not ours
+    except (OverflowError, ValueError):
+        return False  # no process can have that pid (a hand-edited lock)
+    return True
+
+
+LockIdentity = tuple[int, int, bytes] | None  # (device, inode, content) of a lock file
+
+
+def read_lock(path: Path) -> Lock | None:
+    """The lock at ``path``, or None when the journal is not locked. Never writes."""
+    found = _read_lock_file(path)
+    return found[0] if found else None
+
+
+def _read_lock_file(path: Path) -> tuple[Lock, LockIdentity] | None:
+    """The lock at ``path`` and which file it is, so that breaking it can tell it was not replaced."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            raw = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return Lock(path, None, "", ""), None
+    identity = (info.st_dev, info.st_ino, raw)
+    try:
+        data = json.loads(raw.decode("utf-8"))  # UnicodeDecodeError is a ValueError
+        pid = data["pid"]
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            raise TypeError("pid")
+        return Lock(path, pid, str(data["host"]), str(data["time"])), identity
+    except (ValueError, KeyError, TypeError):
+        return Lock(path, None, "", ""), identity
+
+
+def _break_lock(path: Path, identity: LockIdentity) -> None:
+    """Remove the lock file judged dead, and only that one.
+
+    Unlinking by name would race: two sessions breaking the same stale lock at once could each
+    remove it, the first take a fresh lock, and the second remove that one too, leaving both
+    "holding" it. Renaming is atomic, so only one breaker gets the file; it then checks that what
+    it got is the file it judged dead, and puts back a lock a live session took meanwhile.
+    """
+    aside = path.with_name(f".{path.name}.broken-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # another session broke it first; the O_EXCL create decides who goes on
+    except OSError as exc:
+        raise ReorgError(
+            f"{path}: cannot remove the stale lock ({exc.strerror}); check the directory's permissions"
+        ) from exc
+    moved = _read_lock_file(aside)
+    if moved is not None and moved[1] != identity:
+        try:
+            os.link(aside, path)  # never over a lock a third session made meanwhile
+        except OSError:
+            pass
+        aside.unlink(missing_ok=True)
+        raise ReorgError(
+            f"{path} was taken by another session while the stale lock was being removed; "
+            "run `reorg status` to see who holds it, then run the command again"
+        )
+    aside.unlink(missing_ok=True)
+
+
+def acquire_lock(path: Path, force_unlock: bool = False) -> Lock:
+    """Take the lock or refuse, naming the holder. ``force_unlock`` first removes a dead holder's."""
+    if force_unlock:
+        found = _read_lock_file(path)
+        if found is not None:
+            holder, identity = found
+            if holder.alive():
+                raise ReorgError(
+                    f"{path} is held by live {holder.describe()}; let it finish, "
+                    f"or if that pid is not reorg, delete {path} by hand"
+                )
+            _break_lock(path, identity)
+    ours = Lock(path, os.getpid(), socket.gethostname(), utc_now())
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        holder = read_lock(path)
+        if holder is None:
+            raise ReorgError(f"{path}: another session just released the lock; run the command again") from None
+        detail = holder.describe()
+        if holder.alive() is True:
+            advice = "wait for it to finish and run the command again"
+        else:
+            advice = "if that session is dead, run the command again with --force-unlock"
+        raise ReorgError(f"the journal is locked by {detail}; {advice}") from None
+    except OSError as exc:
+        raise ReorgError(f"{path}: cannot create the lock ({exc.strerror}); check the directory's permissions") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"pid": ours.pid, "host": ours.host, "time": ours.time}, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        # An empty or half-written lock would block every later session until --force-unlock.
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise ReorgError(
+            f"{path}: cannot write the lock ({exc.strerror or exc}); nothing was recorded; "
+            "free space on that disk or fix its permissions, then run the command again"
+        ) from exc
+    fsync_dir(path.parent)
+    crash_point("locked")
+    return ours
+
+
+def release_lock(lock: Lock) -> None:
+    """Remove the lock if it is still ours (a --force-unlock by someone else may have taken it)."""
+    holder = read_lock(lock.path)
+    if holder is not None and holder.pid == lock.pid and holder.host == lock.host:
+        lock.path.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(path: Path, force_unlock: bool = False) -> Iterator[Lock]:
+    lock = acquire_lock(path, force_unlock)
+    try:
+        yield lock
+    finally:
+        release_lock(lock)
