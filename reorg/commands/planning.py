@@ -1,0 +1,253 @@
+"""The planning commands ``check``, ``plan`` and ``compare``: take paths and options, return values.
+
+Every plan a planner returns is verified here before it is written or compared.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from reorg.atomic import write_text_atomic
+from reorg.check import CheckReport, find_check
+from reorg.journal import journal_path_for
+from reorg.model import (
+    Candidate,
+    Compared,
+    Instance,
+    Objective,
+    Plan,
+    PlanOptions,
+    ReorgError,
+    Scope,
+    Strategy,
+)
+from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
+from reorg.planners import get_planner, plan_front
+from reorg.problem import Problem, build_problem
+from reorg.render import render_compare_markdown
+from reorg.tables import load_inputs, load_instance
+from reorg.verify import verify
+
+Progress = Callable[[str], None]
+
+# ---- check (issue 2) -------------------------------------------------------------------------
+
+DEFAULT_RANGES = Path("data/ranges.csv")
+
+
+def check(
+    current: Path,
+    target: Path,
+    ranges: Path | None = None,
+    scope: Scope = Scope.HOST,
+    pair_digits: int = 1,
+) -> CheckReport:
+    """Read and validate both tables (and the ranges) and return every finding of ``reorg check``.
+
+    ``ranges`` None means the default ``data/ranges.csv`` if it exists, else no range checks;
+    a path given explicitly must exist.
+    """
+    if ranges is None and DEFAULT_RANGES.is_file():
+        ranges = DEFAULT_RANGES
+    inputs = load_inputs(current, target, ranges)
+    return find_check(inputs, scope, pair_digits)
+
+
+# ---- plan (issue 3) --------------------------------------------------------------------------
+
+
+class PlanRejected(RuntimeError):
+    """A planner returned a plan the verifier rejects: a bug in reorg, never the user's input."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    instance: Instance
+    problem: Problem
+    paths: tuple[Path, ...]
+    seconds: float  # solve time, for the summary only (never written to plan files)
+
+
+def check_verified(plan: Plan, instance: Instance) -> None:
+    """Raise PlanRejected unless the independent verifier accepts ``plan``."""
+    verdict = verify(plan, instance)
+    if not verdict.ok:
+        first = "; ".join(f"[{v.rule}] {v.message}" for v in verdict.violations[:5])
+        raise PlanRejected(
+            f"the {plan.strategy} plan failed verification ({len(verdict.violations)} violations): {first}"
+        )
+
+
+def make_verified_plan(
+    instance: Instance, options: PlanOptions, strategy: Strategy, progress: Progress | None = None
+) -> tuple[Plan, Problem, float]:
+    """Plan with ``strategy`` and verify it; raises PlanRejected when the verifier says no."""
+    problem = build_problem(instance, options)
+    started = time.perf_counter()
+    plan = get_planner(strategy)(problem, progress)
+    seconds = time.perf_counter() - started
+    check_verified(plan, instance)
+    return plan, problem, seconds
+
+
+def plan(
+    current: Path,
+    target: Path,
+    out: Path,
+    strategy: Strategy,
+    options: PlanOptions,
+    name: str,
+    progress: Progress | None = None,
+) -> PlanResult:
+    """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json."""
+    check_plan_name(name)  # before solving: a solve may take minutes
+    check_out_dir(out)
+    instance = load_instance(current, target)
+    result, problem, seconds = make_verified_plan(instance, options, strategy, progress)
+    refuse_replacing_executed_plan(result, instance, out, name)
+    paths = write_plan_files(result, instance, out, name)
+    return PlanResult(result, instance, problem, tuple(paths), seconds)
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that cannot become a directory, before any solving."""
+    for path in (Path(out), *Path(out).parents):
+        if path.exists():
+            if not path.is_dir():
+                raise ReorgError(f"{path}: exists and is not a directory; pass another --out")
+            return
+
+
+def refuse_replacing_executed_plan(plan: Plan, instance: Instance, out: Path, name: str) -> None:
+    """Refuse to overwrite ``OUT/NAME.json`` with a different plan while a journal executes it.
+
+    The journal names its plan by hash, so it would refuse the new file anyway, but by then the
+    plan being executed is gone. Writing the same plan again is fine.
+    """
+    json_path = Path(out) / f"{name}.json"
+    journal = journal_path_for(json_path)
+    if not journal.is_file() or not json_path.is_file():
+        return
+    if json_path.read_bytes() == render_plan_json(plan, instance).encode("utf-8"):
+        return
+    raise ReorgError(
+        f"{json_path} is being executed ({journal.as_posix()} exists) and the new plan differs; "
+        f"write it under another --name or --out, or, once that run is over, move its journal aside "
+        f"with `reorg reset --plan {json_path.as_posix()}` (it is kept as .bak-N)"
+    )
+
+
+# ---- compare (issue 4) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    rows: tuple[Compared, ...]
+    instance: Instance
+    paths: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def pareto_front(points: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (moves, waves) points no other point beats on both figures."""
+    return {
+        p for p in points
+        if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points)
+    }
+
+
+def compare(
+    current: Path,
+    target: Path,
+    options: PlanOptions,
+    candidates: list[Candidate],
+    caps: list[int | None],
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Plan with each candidate (and each cap), verify every plan, and mark the front."""
+    say = progress or (lambda _msg: None)
+    if out is not None:
+        check_out_dir(out)  # before solving
+    instance = load_instance(current, target)
+    rows: list[Compared] = []
+    shown: list[str] = []  # pareto points that another row already shows
+    for cap in caps:
+        made, repeats = _compare_cap(instance, replace(options, max_per_wave=cap), candidates, say, progress)
+        front = pareto_front([(r.plan.metrics.moves, r.plan.metrics.waves) for r in made])
+        rows += [replace(r, on_front=(r.plan.metrics.moves, r.plan.metrics.waves) in front) for r in made]
+        shown += repeats
+    rows = _unique_labels(rows)
+    paths: list[Path] = []
+    if out is not None:
+        for r in rows:
+            refuse_replacing_executed_plan(r.plan, instance, out, r.label)
+        for r in rows:
+            paths += write_plan_files(r.plan, instance, out, r.label)
+        write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance))
+        paths.append(out / "compare.md")
+    notes = ()
+    if shown:
+        notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
+    return Comparison(tuple(rows), instance, tuple(paths), notes)
+
+
+def _compare_cap(
+    instance: Instance, options: PlanOptions, candidates: list[Candidate], say: Progress, progress
+) -> tuple[list[Compared], list[str]]:
+    """The candidates' verified plans under one cap, and the pareto points other rows show."""
+    cap = options.max_per_wave
+    suffix = f"-cap{cap}" if cap else ""
+    problem = build_problem(instance, replace(options, objective=Objective.MOVES))
+    made: list[Compared] = []
+    repeats: list[str] = []
+    greedy: list[Plan] = []  # the greedy plan, once made, hints the pareto sweep
+
+    def waves_first() -> Plan:
+        waves = build_problem(instance, replace(options, objective=Objective.WAVES))
+        return get_planner(Strategy.CPSAT)(waves, None)
+
+    makers = {
+        Candidate.GREEDY: lambda: get_planner(Strategy.GREEDY)(problem, None),
+        Candidate.CPSAT_MOVES: lambda: get_planner(Strategy.CPSAT)(problem, None),
+        Candidate.CPSAT_WAVES: waves_first,
+        Candidate.PARETO: lambda: plan_front(problem, progress, greedy[0] if greedy else None),
+    }
+    for candidate in [c for c in Candidate if c in candidates]:  # always in the enum's order
+        label = candidate.value
+        say(f"compare: solving {label}{suffix}")
+        started = time.perf_counter()
+        result = makers[candidate]()
+        seconds = time.perf_counter() - started
+        plans = result if isinstance(result, list) else [result]
+        if candidate is Candidate.GREEDY:
+            greedy.append(result)
+        for p in plans:
+            check_verified(p, instance)
+            m = p.metrics
+            figures = (m.moves, m.waves, m.pairs_split)
+            if candidate is Candidate.PARETO and any(
+                (r.plan.metrics.moves, r.plan.metrics.waves, r.plan.metrics.pairs_split) == figures for r in made
+            ):
+                repeats.append(f"{m.moves} moves / {m.waves} waves{suffix}")
+                continue
+            tag = label if p is result else f"{label}-w{m.waves}"
+            made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
+            say(f"compare:   {tag}{suffix}: {m.moves} moves (bound {m.lower_bound_moves}), "
+                f"{m.waves} waves (bound {m.lower_bound_waves})")
+    return made, repeats
+
+
+def _unique_labels(rows: list[Compared]) -> list[Compared]:
+    """Pareto points that landed on the same figures keep one row each, labelled apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for r in rows:
+        n = seen.get(r.label, 0)
+        seen[r.label] = n + 1
+        out.append(r if n == 0 else replace(r, label=f"{r.label}-{n + 1}"))
+    return out
