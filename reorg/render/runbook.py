@@ -1,0 +1,137 @@
+"""The Markdown runbook of a plan: summary, where ports live, diagram, then every wave's steps.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from reorg.model import PLAN_FORMAT, Instance, Plan, StepKind
+from reorg.render.diagram import render_mermaid
+from reorg.render.steptext import describe_step
+from reorg.render.table import md_table
+
+# Every place a port lives, listed once in full in the runbook's header.
+_WHERE_PORTS_LIVE = (
+    "Compose file: the service's `PORT`, its `\"host:container\"` mapping, healthcheck URL and "
+    "traefik `loadbalancer.server.port` label, and every other service's `*_URL` that names it.",
+    "Source defaults (`src/config.ts`, `main.ts`, `config.go`, `app/main.py`, ...), "
+    "`.env.example` and the service's CLAUDE.md.",
+    "Dockerfile: `EXPOSE`, `ENV PORT=`, `CMD ... --port` and the `HEALTHCHECK` URL.",
+    "Start scripts: launchd plists, start.sh and setup scripts; on windows-gpu the Scheduled "
+    "Task's .env and the firewall rule.",
+    "Prometheus targets, cloudflared routes, `.env.development` and dev scripts.",
+    "Clients: fallback URLs in apps and shared packages, ops scripts, CI health checks and docs "
+    "(PORT_SCHEMA.md and friends).",
+)
+
+
+def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: str) -> str:
+    """The Markdown runbook: header, Mermaid diagram, then one section per wave with a task list.
+
+    ``plan_json_name`` is the plan file as the operator passes it, e.g. ``plans/NAME.json``.
+    Deterministic: no dates and no timings, so the same plan gives the same bytes.
+    """
+    m = plan.metrics
+    scope = plan.options.scope
+    out: list[str] = [
+        f"# Runbook: {name}",
+        "",
+        f"Strategy `{plan.strategy}`; plan file `{plan_json_name}` (format `{PLAN_FORMAT}`). "
+        "Written by `reorg plan`: change the tables and plan again rather than editing it.",
+        "",
+        "## Inputs",
+        "",
+        md_table(
+            ["table", "path", "sha256"],
+            [
+                ["current", instance.current_path, instance.current_sha256],
+                ["target", instance.target_path, instance.target_sha256],
+            ],
+        ),
+        "",
+        "## Options",
+        "",
+        md_table(
+            ["option", "value"],
+            [[k, "none" if v is None else str(v)] for k, v in plan.options.to_dict().items()],
+        ),
+        "",
+        "## Metrics",
+        "",
+        md_table(
+            ["figure", "plan", "lower bound"],
+            [
+                ["moves", str(m.moves), str(m.lower_bound_moves)],
+                ["waves", str(m.waves), str(m.lower_bound_waves)],
+                ["temp moves", str(m.temp_moves), ""],
+                ["pairs split", str(m.pairs_split), ""],
+                ["optimal", "yes" if m.optimal else "no", ""],
+            ],
+        ),
+        "",
+        "## How to execute",
+        "",
+        "Run the steps in order, one at a time; steps of one wave may run in any order. "
+        "To roll back several steps, undo them in reverse order. "
+        "The commands run from the folder that holds this runbook and its plan file (`cd` there "
+        "first); the journal and the optional `hosts.csv` (host,address) live there too.",
+        "",
+        "```sh",
+        f"reorg status --plan {plan_json_name}   # where you are and what comes next",
+        f"reorg next --plan {plan_json_name}     # the next step's checklist; checks its new port is free",
+        f"reorg done --plan {plan_json_name}     # after the change: probes the ports, records the step",
+        f"reorg undo --plan {plan_json_name}     # shows and records the reverse of the last done step",
+        "```",
+        "",
+        "The `nc` commands below name hosts as the tables do; use the address from `hosts.csv` "
+        "where a name does not resolve.",
+        "",
+        "## Where a port is configured",
+        "",
+        "A step's **Change** means editing each of these that mentions the service's port:",
+        "",
+        *[f"- {place}" for place in _WHERE_PORTS_LIVE],
+        "",
+    ]
+    if plan.notes:
+        out += ["## Notes", ""] + [f"- {note}" for note in plan.notes] + [""]
+    out += [
+        "## Waves and dependencies",
+        "",
+        render_mermaid(plan).rstrip("\n"),
+        "",
+        "An arrow A → B means B binds a port that A frees, so B waits for A; a dotted arrow "
+        "joins a to-temp step to its from-temp step.",
+        "",
+    ]
+    if not plan.steps:
+        out += ["Nothing to do: every binding is already on its target port.", ""]
+    origin: dict[tuple[str, str], int] = {}
+    # Who holds each port as the waves run, to name the bindings a step's old port stays with
+    # (a collision of the current table). No other step of a wave touches that port, so the
+    # state at the start of the wave is the state after the step.
+    state: dict[tuple[str, str], int | None] = {b.key: b.port for b in instance.bindings}
+    for s in plan.steps:
+        state.setdefault((s.service, s.host), s.from_port)
+    for w, group in groupby(plan.steps, key=lambda s: s.wave):
+        members = list(group)
+        out += [f"## Wave {w} ({len(members)} {'step' if len(members) == 1 else 'steps'})", ""]
+        for s in members:
+            if s.kind is StepKind.TO_TEMP:
+                origin[(s.service, s.host)] = s.from_port
+            sharing = tuple(sorted(
+                svc for (svc, host), port in state.items()
+                if host == s.host and port == s.from_port and (svc, host) != (s.service, s.host)
+            ))
+            text = describe_step(s, scope, origin.get((s.service, s.host)), sharing)
+            out += [
+                f"- [ ] {text.title}",
+                f"  - **Check first:** {text.precheck}",
+                f"  - **Change:** {text.change}",
+                f"  - **Verify:** {text.verify}",
+                f"  - **Roll back:** {text.rollback}",
+            ]
+        for s in members:
+            state[(s.service, s.host)] = s.to_port
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

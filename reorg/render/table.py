@@ -1,0 +1,14 @@
+"""Tables as text: the only module that uses tabulate."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+
+def text_table(rows, headers=(), **options) -> str:
+    """``rows`` as a text table; ``options`` are tabulate's (``tablefmt``, ``disable_numparse``, ...)."""
+    return tabulate(rows, headers=headers, **options)
+
+
+def md_table(headers: list[str], rows: list[list[str]]) -> str:
+    return text_table(rows, headers=headers, tablefmt="github", disable_numparse=True)
