@@ -29,8 +29,8 @@ def get_planner(strategy: Strategy) -> PlannerFn:
 
 
 def plan_front(problem: Problem, progress: Optional[Progress] = None, greedy: Plan | None = None) -> list[Plan]:
-    """CP-SAT plans along the moves-versus-waves front (see ``cpsat.plan_front``)."""
-    from reorg.planners.cpsat import plan_front as front
+    """CP-SAT plans along the moves-versus-waves front (see ``front.plan_front``)."""
+    from reorg.planners.front import plan_front as front
 
     return front(problem, progress, greedy)
 
