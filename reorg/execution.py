@@ -13,7 +13,6 @@ from reorg.probe import Check
 from reorg.replay import Position, find_step, last_done, next_step, open_steps
 
 
-
 @dataclass(frozen=True)
 class StatusReport:
     """``reorg status``: where execution stands, read without writing anything."""

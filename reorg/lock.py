@@ -19,7 +19,6 @@ from reorg.journal import crash_point, utc_now
 from reorg.model import ReorgError
 
 
-
 @dataclass(frozen=True)
 class Lock:
     """Who holds a journal. ``pid`` is None when the lock file is empty or unreadable."""

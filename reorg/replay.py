@@ -23,7 +23,6 @@ from reorg.model import Plan, ReorgError, Step
 from reorg.probe import CheckSpec, Expect
 
 
-
 @dataclass(frozen=True)
 class Position:
     """Where execution stands. ``done`` is in the order the steps were done (the undo stack)."""
