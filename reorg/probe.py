@@ -12,13 +12,13 @@ unless it came from hosts.csv, so no address found elsewhere (a plan, a table) i
 
 from __future__ import annotations
 
-import csv
 import ipaddress
 import socket
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from reorg.hostfacts import read_host_facts
 from reorg.model import ReorgError
 
 PROBE_TIMEOUT = 0.5
@@ -127,31 +127,17 @@ class Check:
 
 
 def read_hosts(path: Path) -> dict[str, str]:
-    """hosts.csv (header ``host,address``) as host -> address; an empty address is left out."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: a spreadsheet's BOM is not part of 'host'
-    except OSError as exc:
-        raise ReorgError(f"{path}: cannot read hosts file ({exc.strerror}); fix the path or drop --hosts") from exc
-    except UnicodeDecodeError as exc:
-        raise ReorgError(f"{path}: hosts file is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
-    if header is None or [cell.strip() for cell in header] != ["host", "address"]:
-        raise ReorgError(f"{path}:1: header must be 'host,address'; fix the first line")
-    hosts: dict[str, str] = {}
-    for line, row in enumerate(rows, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != 2:
-            raise ReorgError(f"{path}:{line}: expected 2 fields (host,address), got {len(row)}; fix the line")
-        host, address = row[0].strip(), row[1].strip()
-        if not host:
-            raise ReorgError(f"{path}:{line}: empty host name; fill it in or delete the line")
-        if host in hosts:
-            raise ReorgError(f"{path}:{line}: host {host!r} appears twice; keep one line")
-        if any(ch.isspace() for ch in address):
-            raise ReorgError(f"{path}:{line}: address {address!r} contains spaces; fix it")
-        hosts[host] = _parse_address(address, f"{path}:{line}")
+    """hosts.csv (header ``host,address``, optional ``os,reserved``) as host -> address.
+
+    An empty address is left out. The whole file, with its OS facts, is read by
+    ``hostfacts.read_host_facts``; this keeps only where each host is probed.
+    """
+    hosts = {}
+    for host, facts in read_host_facts(path).items():
+        where = f"{path}:{facts.line}"
+        if any(ch.isspace() for ch in facts.address):
+            raise ReorgError(f"{where}: address {facts.address!r} contains spaces; fix it")
+        hosts[host] = _parse_address(facts.address, where)
     return {host: address for host, address in sorted(hosts.items()) if address}
 
 
