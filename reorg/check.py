@@ -293,12 +293,15 @@ def find_out_of_range(
 ) -> tuple[OutOfRange, ...]:
     """Target ports outside their category's ranges.
 
-    The category is the target row's, else that of each binding the row applies to. A category
-    no range names, or no ranges at all, is not judged.
+    The category is the target row's, else that of each binding the row applies to (an
+    every-host row does not apply where a host row overrides it). A category no range names,
+    or no ranges at all, is not judged.
     """
     by_category: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in ranges:
         by_category[r.category].append((r.start, r.end))
+    # An every-host row applies only where no host row of the same service overrides it.
+    host_rows = {(t.service, t.host) for t in targets if t.host is not None}
     found = set()
     for t in targets:
         if t.port is None:
@@ -309,7 +312,9 @@ def find_out_of_range(
             categories = {
                 b.category
                 for b in bindings
-                if b.service == t.service and (t.host is None or b.host == t.host) and b.category
+                if b.service == t.service
+                and (b.host == t.host if t.host is not None else (b.service, b.host) not in host_rows)
+                and b.category
             }
         for category in categories:
             spans = by_category.get(category)

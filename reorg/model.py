@@ -31,10 +31,9 @@ class ReorgError(Exception):
 def parse_port_range(text: str) -> tuple[int, int]:
     """``"39000-39099"`` -> (39000, 39099); a ReorgError for anything else."""
     lo, sep, hi = str(text).strip().partition("-")
-    try:
-        start, end = int(lo), int(hi)
-    except ValueError:
-        start = end = 0
+    # ASCII digits only: int() also takes '٣', and str.isdigit() takes '²', which int() refuses.
+    digits = all(part.isascii() and part.isdigit() and len(part) <= 5 for part in (lo, hi))
+    start, end = (int(lo), int(hi)) if digits else (0, 0)
     if not sep or not (1 <= start <= end <= 65535):
         raise ReorgError(f"port range {text!r} must look like 39000-39099 (1-65535, low-high)")
     return (start, end)

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from reorg.atomic import write_text_atomic
+from reorg.atomic import write_texts_atomic
 from reorg.model import (
     PLAN_FORMAT,
     Instance,
@@ -28,8 +28,11 @@ from reorg.model import (
     Scope,
     Step,
     StepKind,
+    parse_port_range,
 )
+from reorg.names import check_name
 from reorg.render import render_runbook
+from reorg.safeio import load_json, read_bytes, shorten
 
 TOP_KEYS = ("format", "strategy", "options", "inputs", "metrics", "steps", "notes")
 OPTION_KEYS = ("scope", "temp_ports", "max_per_wave", "pairs", "objective", "time_limit", "pair_digits")
@@ -96,6 +99,15 @@ def check_plan_name(name: str) -> str:
     for ext in (".json", ".md"):
         if name.endswith(ext):
             raise ReorgError(f"plan name {name!r} ends with {ext}; give it without the extension")
+    # NAME.json must never be another plan's journal (PLAN.journal.json) or its backup; the lock
+    # (PLAN.journal.lock) and backups (PLAN.journal.json.bak-N) end otherwise. Case-insensitive
+    # for macOS and Windows disks.
+    if name.lower().endswith(".journal") or ".journal.json.bak-" in name.lower():
+        raise ReorgError(
+            f"plan name {name!r} would write {name}.json, the name of a journal of the plan "
+            f"{name[: -len('.journal')] if name.lower().endswith('.journal') else 'beside it'}; "
+            "choose a name that does not end with '.journal', e.g. --name reorg-v2"
+        )
     return name
 
 
@@ -121,9 +133,27 @@ def write_plan_files(
     ref = plan_ref if plan_ref is not None else json_path.name
     runbook = render_runbook(plan, instance, name, ref)
     plan_json = render_plan_json(plan, instance)
-    write_text_atomic(md_path, runbook)
-    write_text_atomic(json_path, plan_json)
+    _refuse_foreign(json_path)
+    # Both to temp files, then renamed: the runbook first, the plan JSON last (atomic.py).
+    write_texts_atomic([(md_path, runbook), (json_path, plan_json)])
     return md_path, json_path
+
+
+def _refuse_foreign(json_path: Path) -> None:
+    """Never replace a ``NAME.json`` that is not a plan (a user's file, a journal, a FIFO)."""
+    if not os.path.lexists(json_path):
+        return
+    try:
+        head = read_bytes(json_path, "plan")[:4096]
+    except FileNotFoundError:
+        return
+    except ReorgError as exc:
+        raise ReorgError(f"{exc}; it is not a plan, so it was left alone: pass another --name or --out") from None
+    if b'"reorg-plan/' not in head:
+        raise ReorgError(
+            f"{json_path}: exists and is not a {PLAN_FORMAT} file; it was left alone: "
+            "pass another --name or --out, or move it away"
+        )
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -132,21 +162,19 @@ def write_plan_files(
 def read_plan(path: Path) -> PlanFile:
     """Load and validate a plan file; every problem is a one-line ``ReorgError`` naming it."""
     path = Path(path)
+    if path.is_dir():
+        raise ReorgError(f"{path}: is a directory, not a plan file; pass --plan DIR/NAME.json")
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, "plan")  # regular files only, size-capped (safeio)
     except FileNotFoundError as exc:
         raise ReorgError(f"{path}: no such plan file; run 'reorg plan' first or pass --plan") from exc
-    except IsADirectoryError as exc:
-        raise ReorgError(f"{path}: is a directory, not a plan file; pass --plan DIR/NAME.json") from exc
-    except OSError as exc:
-        raise ReorgError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     sha = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReorgError(f"{path}: not a {PLAN_FORMAT} file (not UTF-8 text)") from exc
     try:
-        obj = json.loads(text)
+        obj = load_json(text, path, "plan")  # bounded nesting and integers
     except json.JSONDecodeError as exc:
         raise ReorgError(
             f"{path}: not a {PLAN_FORMAT} file "
@@ -198,7 +226,7 @@ def _json_type(value: object) -> str:
 
 
 def _show(value: object) -> str:
-    return json.dumps(value) if not isinstance(value, (dict, list)) else _json_type(value)
+    return shorten(json.dumps(value)) if not isinstance(value, (dict, list)) else _json_type(value)
 
 
 def _check_keys(obj: object, keys: tuple[str, ...], where: str, fail) -> dict:
@@ -234,12 +262,14 @@ def _enum(enum_cls, value: object, what: str, fail):
 def _parse_options(obj: object, fail) -> PlanOptions:
     o = _check_keys(obj, OPTION_KEYS, "options", fail)
     temp = o["temp_ports"]
-    parts = temp.split("-") if isinstance(temp, str) else []
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if not isinstance(temp, str) or temp.count("-") != 1:
         raise fail(f"options: temp_ports must look like '39000-39099', not {_show(temp)}")
-    lo, hi = int(parts[0]), int(parts[1])
-    if not 1 <= lo <= hi <= 65535:
-        raise fail(f"options: temp_ports {temp!r} is not a range LO-HI with 1 <= LO <= HI <= 65535")
+    try:
+        lo, hi = parse_port_range(temp)  # ASCII digits only: '3909²' passed isdigit(), then crashed int()
+    except ReorgError:
+        raise fail(
+            f"options: temp_ports {_show(temp)} is not a range LO-HI with 1 <= LO <= HI <= 65535"
+        ) from None
     cap = o["max_per_wave"]
     if cap is not None:
         cap = _int(cap, "options: max_per_wave", fail, low=1)
@@ -300,6 +330,10 @@ def _parse_steps(obj: object, fail) -> tuple[Step, ...]:
         for field in ("service", "host"):
             if not isinstance(s[field], str) or not s[field]:
                 raise fail(f"step {number}: {field} must be a non-empty string, not {_show(s[field])}")
+            try:  # a hand-edited plan must not carry a name the tables would refuse
+                check_name(s[field], field, f"step {number}")
+            except ReorgError as exc:
+                raise fail(str(exc)) from None
         kind = _enum(StepKind, s["kind"], f"step {number}: kind", fail)
         from_port = _int(s["from_port"], f"step {number}: from_port", fail, low=1, high=65535)
         to_port = s["to_port"]

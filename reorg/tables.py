@@ -22,12 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Reservation, TargetRow
+from reorg.names import check_name
+from reorg.safeio import parse_int, read_bytes, shorten
 
 CURRENT_REQUIRED = ("service", "host", "port")
 TARGET_REQUIRED = ("service", "port")
 RANGES_REQUIRED = ("start", "end", "category")
 PORT_MIN, PORT_MAX = 1, 65535
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,9 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     """Read one CSV as strings; wrap OS, decoding and parser errors with the file named."""
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path, "CSV")  # regular files only, size-capped: no FIFO, no /dev/zero
     except FileNotFoundError:
         raise ReorgError(f"{name}: no such file; check the path or pass another one") from None
-    except IsADirectoryError:
-        raise ReorgError(
-            f"{name}: is a directory, not a CSV file; pass the file inside it"
-        ) from None
-    except OSError as exc:
-        raise ReorgError(f"{name}: cannot read ({exc.strerror}); check its permissions") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -73,6 +68,11 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
         ) from None
     # CRLF -> LF so that counting newlines inside quoted cells gives exact file lines below.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:  # pandas' C parser would end the cell there and read on silently
+        raise ReorgError(
+            f"{name}:{text.count(chr(10), 0, text.index(chr(0))) + 1}: contains a NUL byte; "
+            "save the table as plain UTF-8 CSV text"
+        )
     if not text.strip():
         raise ReorgError(f"{name}: file is empty; it needs a header line with {','.join(required)}")
     try:
@@ -92,7 +92,8 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
                 "is never closed); add the closing '\"' or remove the opening one"
             ) from None
         if found:
-            want, line, saw = found.groups()
+            want, record, saw = found.groups()  # pandas counts records, not file lines
+            line = _record_line(text, int(record))
             raise ReorgError(
                 f"{name}:{line}: {saw} fields but the header has {want}; "
                 "quote cells that contain a comma"
@@ -128,6 +129,21 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     return _Table(name, hashlib.sha256(raw).hexdigest(), tuple(header), tuple(rows))
 
 
+def _record_line(text: str, record: int) -> int:
+    """The file line where CSV record ``record`` (1 = header) starts: quoted cells may span lines."""
+    line, inside, current = 1, False, 1
+    for char in text:
+        if char == '"':
+            inside = not inside
+        elif char == "\n":
+            line += 1
+            if not inside:
+                current += 1
+                if current == record:
+                    return line
+    return line
+
+
 def _unclosed_quote_line(text: str) -> int:
     """The file line where the quote that is never closed opens (a doubled quote toggles twice)."""
     line, inside, opened = 1, False, 1
@@ -141,9 +157,9 @@ def _unclosed_quote_line(text: str) -> int:
 
 
 def _parse_port(where: str, text: str, what: str = "port") -> int:
-    if not _INTEGER.fullmatch(text):
-        raise ReorgError(f"{where}: {what} '{text}' is not an integer; write a number 1-65535")
-    port = int(text)
+    port = parse_int(text)  # ASCII digits, at most 10: no '²', no 5,000-digit numbers
+    if port is None:
+        raise ReorgError(f"{where}: {what} '{shorten(text)}' is not an integer; write a number 1-65535")
     if not PORT_MIN <= port <= PORT_MAX:
         raise ReorgError(f"{where}: {what} {port} is outside 1-65535; use a valid TCP port")
     return port
@@ -156,6 +172,12 @@ def _require(where: str, values: dict[str, str], column: str) -> str:
     return value
 
 
+def _optional_name(where: str, values: dict[str, str], column: str) -> str:
+    """An optional name column: blank, or a valid name (see reorg.names)."""
+    value = values.get(column, "")
+    return check_name(value, column, where) if value else ""
+
+
 def read_current(path: Path) -> tuple[Binding, ...]:
     """Bindings of ``current.csv``, sorted by (host, port, service); (service, host) unique."""
     return _bindings_of(_read_table(path, CURRENT_REQUIRED))
@@ -166,8 +188,8 @@ def _bindings_of(table: _Table) -> tuple[Binding, ...]:
     first_line: dict[tuple[str, str], int] = {}
     for line, values in table.rows:
         where = f"{table.path}:{line}"
-        service = _require(where, values, "service")
-        host = _require(where, values, "host")
+        service = check_name(_require(where, values, "service"), "service", where)
+        host = check_name(_require(where, values, "host"), "host", where)
         if not values.get("port"):
             raise ReorgError(f"{where}: blank port; every binding needs the port it listens on")
         port = _parse_port(where, values["port"])
@@ -182,9 +204,9 @@ def _bindings_of(table: _Table) -> tuple[Binding, ...]:
                 service=service,
                 host=host,
                 port=port,
-                category=values.get("category", ""),
+                category=_optional_name(where, values, "category"),
                 status=values.get("status", ""),
-                pair=values.get("pair", ""),
+                pair=_optional_name(where, values, "pair"),
                 line=line,
             )
         )
@@ -201,8 +223,8 @@ def _targets_of(table: _Table) -> tuple[TargetRow, ...]:
     first_line: dict[tuple[str, str | None], int] = {}
     for line, values in table.rows:
         where = f"{table.path}:{line}"
-        service = _require(where, values, "service")
-        host = values.get("host", "") or None
+        service = check_name(_require(where, values, "service"), "service", where)
+        host = _optional_name(where, values, "host") or None
         port = _parse_port(where, values["port"]) if values.get("port") else None
         key = (service, host)
         if key in first_line:
@@ -217,8 +239,8 @@ def _targets_of(table: _Table) -> tuple[TargetRow, ...]:
                 service=service,
                 host=host,
                 port=port,
-                category=values.get("category", ""),
-                pair=values.get("pair", ""),
+                category=_optional_name(where, values, "category"),
+                pair=_optional_name(where, values, "pair"),
                 line=line,
             )
         )
@@ -235,7 +257,7 @@ def read_ranges(path: Path) -> tuple[Range, ...]:
         end = _parse_port(where, _require(where, values, "end"), "end")
         if start > end:
             raise ReorgError(f"{where}: start {start} is after end {end}; swap them")
-        category = _require(where, values, "category")
+        category = check_name(_require(where, values, "category"), "category", where)
         ranges.append(Range(start, end, category, values.get("purpose", "")))
     return tuple(sorted(ranges))
 

@@ -335,3 +335,25 @@ def test_default_ranges_file_is_used_when_present(write_csv, tmp_path):
     assert result.exit_code == 1, result.output
     assert "ranges: data/ranges.csv" in result.stdout
     assert "auth" in result.stdout and "3000-3009" in result.stdout
+
+
+def test_every_host_row_is_judged_only_on_the_hosts_it_applies_to(write_csv):
+    # Issue 13: web runs on h1 as a core service and on h2 as a web frontend; the every-host row
+    # (3005) applies only on h1, because h2's host row (5005) overrides it there. Judging 3005
+    # against h2's category reported a false "outside its category's range" and exit 1.
+    report = _check(
+        write_csv,
+        "service,host,port,category\nweb,h1,3001,core\nweb,h2,5001,web-frontend\n",
+        "service,port,host\nweb,3005,\nweb,5005,h2\n",
+        RANGES,
+    )
+    assert report.out_of_range == ()
+    assert report.exit_code == 0
+    # Still judged where it applies: the every-host row on h1's category.
+    report = _check(
+        write_csv,
+        "service,host,port,category\nweb,h1,3001,core\nweb,h2,5001,web-frontend\n",
+        "service,port,host\nweb,5006,\nweb,5005,h2\n",
+        RANGES,
+    )
+    assert [(o.service, o.host, o.port, o.category) for o in report.out_of_range] == [("web", None, 5006, "core")]

@@ -131,10 +131,70 @@ def test_atomic_write_leaves_only_the_two_files_and_overwrites(tmp_path):
 
 
 def test_failed_write_names_the_path_and_leaves_no_temp_file(tmp_path):
-    (tmp_path / "demo.json").mkdir()  # the rename onto it must fail
+    (tmp_path / "demo.json").mkdir()  # a directory in the way: refused before anything is written
     with pytest.raises(ReorgError, match="demo.json"):
         write_plan_files(PLAN, INSTANCE, tmp_path, "demo")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.json", "demo.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.json"]  # no runbook without its plan
+
+
+def _fail_rename_of(monkeypatch, suffix: str):
+    """Make ``os.replace`` onto a file ending with ``suffix`` fail like a full disk would."""
+    import errno
+    import os
+
+    import reorg.atomic
+
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if str(dst).endswith(suffix):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(reorg.atomic.os, "replace", replace)
+
+
+def test_failed_plan_write_leaves_the_old_runbook_and_plan_and_says_so(tmp_path, monkeypatch):
+    # Issue 13: the runbook was renamed into place before the plan JSON was written, so a failed
+    # second write left a new runbook beside the old plan while the error said "unchanged".
+    md, js = write_plan_files(PLAN, INSTANCE, tmp_path, "demo")
+    old_md, old_js = md.read_bytes(), js.read_bytes()
+    other = Plan("greedy", PlanOptions(), STEPS[:2], Metrics(2, 1, 1, 2, 1, True, 0))
+    _fail_rename_of(monkeypatch, "demo.json")
+    with pytest.raises(ReorgError) as info:
+        write_plan_files(other, INSTANCE, tmp_path, "demo")
+    message = str(info.value)
+    assert message.startswith(f"{js}: cannot write (No space left on device); nothing was replaced: ")
+    assert f"{md} and {js} are as they were" in message and "\n" not in message
+    assert md.read_bytes() == old_md and js.read_bytes() == old_js
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.json", "demo.md"]  # no temp files left
+
+
+def test_failed_first_plan_write_leaves_nothing_new(tmp_path, monkeypatch):
+    _fail_rename_of(monkeypatch, "demo.md")
+    with pytest.raises(ReorgError, match="nothing was replaced"):
+        write_plan_files(PLAN, INSTANCE, tmp_path, "demo")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plan_json_over_a_foreign_file_is_refused(tmp_path):
+    (tmp_path / "notes.json").write_text('{"mine": true}\n', encoding="utf-8")
+    with pytest.raises(ReorgError, match="notes.json: exists and is not a reorg-plan/1 file; it was left alone"):
+        write_plan_files(PLAN, INSTANCE, tmp_path, "notes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.json"]
+    assert (tmp_path / "notes.json").read_text(encoding="utf-8") == '{"mine": true}\n'
+
+
+@pytest.mark.parametrize("name", ["reorg.journal", "reorg.JOURNAL", "x.journal.json.bak-1"])
+def test_plan_names_that_are_journals_are_refused(tmp_path, name):
+    # Issue 8: `reorg plan --name reorg.journal` wrote over plans/reorg.journal.json, the live
+    # journal of plans/reorg.json.
+    journal = tmp_path / "reorg.journal.json"
+    journal.write_text('{"format": "reorg-journal/1"}\n', encoding="utf-8")
+    with pytest.raises(ReorgError, match=f"plan name '{name}' would write {name}.json, the name of a journal"):
+        write_plan_files(PLAN, INSTANCE, tmp_path, name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reorg.journal.json"]
+    assert journal.read_text(encoding="utf-8") == '{"format": "reorg-journal/1"}\n'
 
 
 def test_out_dir_that_is_a_file_is_refused(tmp_path):
@@ -158,8 +218,8 @@ def test_good_plan_name_passes():
 steps_strategy = st.lists(
     st.tuples(
         st.booleans(),  # start a new wave
-        st.text(min_size=1, max_size=8),
-        st.sampled_from(["dev", "mac-mini", "windows-gpu", "hôte"]),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,7}", fullmatch=True),  # valid names (reorg.names)
+        st.sampled_from(["dev", "mac-mini", "windows-gpu", "db.example.org"]),
         st.integers(1, 65535),
         st.integers(1, 65535),
         st.sampled_from(list(StepKind)),
@@ -316,3 +376,66 @@ def test_sha_changes_with_the_bytes(tmp_path):
     d["notes"].append("another")
     b = write_json(tmp_path / "b.json", d)
     assert read_plan(a).sha256 != read_plan(b).sha256
+
+
+# ---- issue 8 and 13: inputs past the limits --------------------------------------------------
+
+
+def test_temp_ports_with_a_superscript_is_one_line(tmp_path):
+    # Issue 13: '3909²' passed str.isdigit() and then crashed int() with a traceback.
+    d = good_dict()
+    d["options"]["temp_ports"] = "39000-3909²"
+    with pytest.raises(ReorgError) as info:
+        read_plan(write_json(tmp_path / "p.json", d))
+    assert str(info.value).endswith("options: temp_ports \"39000-3909\\u00b2\" is not a range LO-HI with 1 <= LO <= HI <= 65535")
+
+
+@pytest.mark.parametrize("field", ["moves", "waves", "lower_bound_moves"])
+def test_5000_digit_plan_metric_is_refused(tmp_path, field):
+    d = good_dict()
+    d["metrics"][field] = 1
+    raw = json.dumps(d).replace(f'"{field}": 1', f'"{field}": ' + "9" * 5000)
+    path = tmp_path / "p.json"
+    path.write_text(raw, encoding="utf-8")
+    with pytest.raises(ReorgError, match=r"p.json: the plan holds an integer of 5000 digits \(at most 10\)"):
+        read_plan(path)
+
+
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_deeply_nested_plan_is_refused(tmp_path, depth):
+    path = tmp_path / "p.json"
+    path.write_text('{"format": "reorg-plan/1", "notes": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    with pytest.raises(ReorgError, match="p.json: the plan nests arrays or objects deeper than 64 levels"):
+        read_plan(path)
+
+
+def test_plan_file_that_is_a_fifo_or_a_device_is_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ReorgError, match="fifo.json: is a FIFO"):
+        read_plan(fifo)  # would block forever in open() without O_NONBLOCK
+    link = tmp_path / "zero.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ReorgError, match="zero.json: is a device"):
+        read_plan(link)
+
+
+@pytest.mark.parametrize(
+    "field,value,shown",
+    [
+        ("host", "h1;touch x", "host 'h1;touch x' contains ';'"),
+        ("host", "$(id)", "host '$(id)' starts with '$'"),
+        ("service", "svc\n- [x] 99. done", "service 'svc\\x0a- [x] 99. done' contains a line break"),
+        ("service", "<script>", "service '<script>' starts with '<'"),
+        ("service", "a\x1b[2Jb", "service 'a\\x1b[2Jb' contains an escape (ESC)"),
+    ],
+)
+def test_hand_edited_plan_with_unsafe_names_is_refused(tmp_path, field, value, shown):
+    d = good_dict()
+    d["steps"][0][field] = value
+    with pytest.raises(ReorgError) as info:
+        read_plan(write_json(tmp_path / "p.json", d))
+    assert str(info.value).startswith(f"{tmp_path / 'p.json'}: step 1: {shown}; use letters, digits")
+    assert "\n" not in str(info.value) and "\x1b" not in str(info.value)

@@ -164,7 +164,7 @@ def test_load_inputs_without_ranges(write_csv):
     assert len(inputs.bindings) == 3 and len(inputs.targets) == 1
 
 
-_names = st.text(alphabet="abcdefghij-0123456789", min_size=1, max_size=8)
+_names = st.from_regex(r"[a-jA-J0-9][a-j0-9._@-]{0,7}", fullmatch=True)  # the names reorg.names accepts
 
 
 @settings(max_examples=40, deadline=None)
@@ -195,6 +195,30 @@ BAD_CURRENT = [
     ("empty file", "", "current.csv: file is empty; it needs a header line with service,host,port"),
     ("only blank lines", "\n  \n", "current.csv: file is empty"),
     ("missing column", "service,host\napi,h1\n", "current.csv:1: missing required column 'port'"),
+    # issue 8: bounded integers (Python's int-string limit raised a traceback) and '²' (isdigit)
+    ("5000-digit port", "service,host,port\napi,h1," + "9" * 5000 + "\n", "current.csv:2: port '" + "9" * 40 + "...' is not an integer"),
+    ("superscript port", "service,host,port\napi,h1,300²\n", "current.csv:2: port '300²' is not an integer"),
+    ("arabic-indic port", "service,host,port\napi,h1,٣٠٠١\n", "current.csv:2: port '٣٠٠١' is not an integer"),
+    # issue 8: a NUL byte in a service name (pandas read on past it)
+    ("NUL in a service", "service,host,port\nweb,h1,5000\na\0pi,h1,3000\n", "current.csv:3: contains a NUL byte"),
+    # issue 13: after a multi-line quoted cell pandas names its record number, not the file line
+    (
+        "extra field after a multi-line cell",
+        'service,host,port,note\napi,h1,3000,"two\nlines"\n\nweb,h1,5000,x,oops\n',
+        "current.csv:5: 5 fields but the header has 4",
+    ),
+    # issue 8: names restricted to letters, digits, '.', '_', '-', '@'
+    ("host with ';'", "service,host,port\napi,h1;touch x,3000\n", "current.csv:2: host 'h1;touch x' contains ';'"),
+    ("host with $()", "service,host,port\napi,$(id),3000\n", "current.csv:2: host '$(id)' starts with '$'"),
+    (
+        "quoted service with a newline task line",
+        'service,host,port\n"svc\n- [x] 99. done",h1,3000\n',
+        "current.csv:2: service 'svc\\x0a- [x] 99. done' contains a line break",
+    ),
+    ("service <script>", "service,host,port\n<script>,h1,3000\n", "current.csv:2: service '<script>' starts with '<'"),
+    ("ANSI escape in a service", "service,host,port\nweb\x1b[31m,h1,3000\n", "current.csv:2: service 'web\\x1b[31m' contains an escape (ESC)"),
+    ("leading dash host", "service,host,port\napi,-h1,3000\n", "current.csv:2: host '-h1' starts with '-'"),
+    ("space in category", "service,host,port,category\napi,h1,3000,a b\n", "current.csv:2: category 'a b' contains a space"),
     (
         "duplicate column",
         "service,host,port,port\napi,h1,1,2\n",
@@ -256,6 +280,9 @@ BAD_TARGET = [
         "target.csv:7: port 'http' is not an integer",
     ),
     ("port outside", "service,port\napi,99999\n", "target.csv:2: port 99999 is outside 1-65535"),
+    ("5000-digit port", "service,port\napi," + "1" * 5000 + "\n", "target.csv:2: port '" + "1" * 40 + "...' is not an integer"),
+    ("host row with a backtick", "service,port,host\napi,3001,`id`\n", "target.csv:2: host '`id`' starts with '`'"),
+    ("pair with a pipe", "service,port,pair\nweb,5000,a|b\n", "target.csv:2: pair 'a|b' contains '|'"),
     ("blank service", "service,port\n,3001\n", "target.csv:2: blank service"),
     (
         "pair unknown",
@@ -360,6 +387,8 @@ BAD_RANGES = [
         "ranges.csv:2: end 'x' is not an integer",
     ),
     ("blank category", "start,end,category\n3000,3009,\n", "ranges.csv:2: blank category"),
+    ("5000-digit bound", "start,end,category\n3000," + "9" * 5000 + ",core\n", "ranges.csv:2: end '" + "9" * 40 + "...' is not an integer"),
+    ("superscript bound", "start,end,category\n300²,3009,core\n", "ranges.csv:2: start '300²' is not an integer"),
 ]
 
 
@@ -422,3 +451,64 @@ def test_python_m_reorg_bad_input_has_no_traceback(write_csv, tmp_path):
     assert (
         proc.stderr == f"error: {target}:2: port 'http' is not an integer; write a number 1-65535\n"
     )
+
+
+# ---- issue 8: inputs that are not regular files, or too big ------------------------------------
+
+
+def _reorg(args, cwd, timeout=60, env=None):
+    """``python -m reorg ARGS`` in ``cwd``; a hang fails the test instead of the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "reorg", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _assert_refused(proc, message):
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("error: "), proc.stderr
+    assert message in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_current_a_fifo_is_refused_without_hanging(write_csv, tmp_path, command):
+    fifo = tmp_path / "current.csv"
+    os.mkfifo(fifo)
+    target = write_csv("target.csv", TARGET)
+    proc = _reorg([command, "--current", str(fifo), "--target", str(target)], tmp_path, timeout=60)
+    _assert_refused(proc, f"{fifo}: is a FIFO (named pipe), not a regular CSV file")
+    assert not (tmp_path / "plans").exists()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_current_a_device_is_refused(write_csv, tmp_path, command, device):
+    target = write_csv("target.csv", TARGET)
+    proc = _reorg([command, "--current", device, "--target", str(target)], tmp_path, timeout=60)
+    _assert_refused(proc, f"{device}: is a device, not a regular CSV file")
+    assert not (tmp_path / "plans").exists()
+
+
+def test_table_over_the_size_cap_is_refused(write_csv, tmp_path):
+    current = write_csv("current.csv", CURRENT)
+    target = write_csv("target.csv", TARGET)
+    proc = _reorg(["plan", "--current", str(current), "--target", str(target)], tmp_path, env={"REORG_MAX_INPUT_BYTES": "20"})
+    _assert_refused(proc, f"{current}: {len(CURRENT)} bytes is larger than the 20-byte limit")
+    assert not (tmp_path / "plans").exists()
+
+
+def test_names_real_inventories_use_are_accepted(write_csv):
+    current = write_csv(
+        "current.csv",
+        "service,host,port\npostgresql@14-main,db.example.org,5432\nmy_app.web,MAC-mini-2,3000\n",
+    )
+    target = write_csv("target.csv", "service,port\nmy_app.web,3001\n")
+    assert {b.service for b in load_instance(current, target).bindings} == {"postgresql@14-main", "my_app.web"}
+
+
+def test_bundled_and_managarten_names_are_valid(data_dir):
+    from reorg.names import name_problem
+
+    rows = read_current(data_dir / "current.csv")
+    assert all(name_problem(b.service) is None and name_problem(b.host) is None for b in rows)
