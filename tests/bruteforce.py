@@ -24,6 +24,7 @@ from reorg.model import (
     Binding,
     Goal,
     Instance,
+    Metrics,
     PairMode,
     PlanOptions,
     Reservation,
@@ -298,3 +299,50 @@ def instance_of(*rows: str, reservations=(), pairs=()) -> Instance:
         goals.append(Goal(service, host, int(old), None if new == "-" else int(new)))
     res = tuple(Reservation(s, h, p) for s, h, p in reservations)
     return Instance(tuple(bindings), tuple(goals), res, tuple(pairs))
+
+
+def hand_metrics(instance: Instance, options: PlanOptions, steps) -> Metrics:
+    """A plan's metrics counted from its steps, with the bounds of ``reorg.problem``.
+
+    Independent of ``reorg.verify``: moves, temp moves and waves are counted here, pairs split
+    are counted here from the arrival waves, and the lower bounds come from ``reorg.problem``
+    (the planners' implementation, written apart from the verifier's). Only for an instance no
+    plan can solve (``build_problem`` refuses it), where a test is about the rejection and not
+    the figures, the bounds are the verifier's own.
+    """
+    from reorg.model import ReorgError
+    from reorg.problem import build_problem, lower_bound_moves, lower_bound_waves
+
+    steps = tuple(steps)
+    moves = len(steps)
+    try:
+        problem = build_problem(instance, options)
+        bounds = lower_bound_moves(problem), lower_bound_waves(problem, moves)
+    except ReorgError:
+        from reorg.verify import lower_bounds
+
+        cap = options.max_per_wave if options.max_per_wave and options.max_per_wave > 0 else None
+        bounds = lower_bounds(instance, options.scope, moves, cap, options.temp_ports)
+    arrival = {
+        (s.service, s.host): s.wave
+        for s in steps
+        if s.kind in (StepKind.MOVE, StepKind.FROM_TEMP)
+    }
+    goal = {g.key: g for g in instance.goals}
+    split = 0
+    for front, back in sorted(set(instance.pairs)):
+        for (service, host), g in sorted(goal.items()):
+            other = goal.get((back, host))
+            if service != front or front == back or other is None:
+                continue
+            if all(x.moves and x.to_port is not None for x in (g, other)):
+                split += arrival.get((front, host)) != arrival.get((back, host))
+    return Metrics(
+        moves=moves,
+        temp_moves=sum(1 for s in steps if s.kind is StepKind.TO_TEMP),
+        waves=max((s.wave for s in steps), default=0),
+        lower_bound_moves=bounds[0],
+        lower_bound_waves=bounds[1],
+        optimal=False,
+        pairs_split=split,
+    )

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import json
 import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -361,17 +369,99 @@ def test_not_utf8(write_csv):
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(write_csv):
-    current = write_csv("current.csv", CURRENT)
-    current.chmod(0)
+def _as_unprivileged(run):
+    """``run()`` in a forked child that, when the tests run as root (as CI does), first drops to
+    the ``nobody`` user, so that file modes apply; returns what ``run`` returned.
+
+    The child execs nothing (nobody may not read the interpreter under /root), so everything
+    ``run`` needs must be imported already: warm it up in the parent first.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            if os.geteuid() == 0:
+                nobody = pwd.getpwnam("nobody")
+                os.setgroups([])
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            try:
+                answer = {"result": run()}
+            except BaseException:  # report it to the parent, which fails the test with it
+                answer = {"error": traceback.format_exc()}
+            with os.fdopen(write, "w") as out:
+                json.dump(answer, out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and text, "the unprivileged child failed"
+    answer = json.loads(text)
+    assert "error" not in answer, answer["error"]
+    return answer["result"]
+
+
+def _cli_main(argv: list[str]) -> tuple[int, str, str]:
+    """``reorg ARGV`` through the console entry point: (exit code, stdout, stderr)."""
+    from reorg.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["reorg", *argv]
     try:
-        _assert_bad(
-            _run(["--current", str(current), "--target", str(write_csv("target.csv", TARGET))]),
-            "current.csv: cannot read (Permission denied)",
-        )
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
     finally:
-        current.chmod(0o644)
+        sys.argv = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_unreadable_file():
+    """Runs as root too (as CI does): the reads happen as ``nobody``, for whom mode 000 bites.
+
+    The command line refuses the path before reorg reads it (typer checks it is readable), with
+    one line; the tables layer, called directly, names the file and the OS's reason.
+    """
+    shared = Path(tempfile.mkdtemp(prefix="reorg-unreadable-"))
+    try:
+        shared.chmod(0o755)  # tmp_path is private to root; nobody must reach the file itself
+        current, target = shared / "current.csv", shared / "target.csv"
+        current.write_text(CURRENT)
+        target.write_text(TARGET)
+        args = ["check", "--current", str(current), "--target", str(target)]
+        # warm up both paths (a good run and an error line): the child may import nothing
+        assert _cli_main(args)[0] in (0, 1)
+        assert _cli_main(["check", "--current", str(shared / "none.csv")])[0] == 2
+        with pytest.raises(ReorgError):
+            read_current(shared / "none.csv")
+        current.chmod(0)
+
+        def check() -> dict:
+            try:
+                read_current(current)
+                tables = "read"
+            except ReorgError as exc:
+                tables = str(exc)
+            code, out, err = _cli_main(args)
+            return {"uid": os.geteuid(), "tables": tables, "code": code, "out": out, "err": err}
+
+        seen = _as_unprivileged(check)
+        assert seen["uid"] != 0
+        assert seen["tables"] == f"{current}: cannot read (Permission denied); check its permissions"
+        assert (seen["code"], seen["out"]) == (2, ""), seen
+        lines = seen["err"].splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), seen
+        assert str(current) in lines[0] and "not readable" in lines[0], seen
+    finally:
+        shutil.rmtree(shared)
 
 
 BAD_RANGES = [

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bruteforce import instance_of
+from bruteforce import hand_metrics, instance_of
 from reorg.model import (
     Binding,
     Goal,
     Instance,
-    Metrics,
     PairMode,
     Plan,
     PlanOptions,
@@ -30,7 +29,6 @@ KINDS = {
     "from": StepKind.FROM_TEMP,
     "retire": StepKind.RETIRE,
 }
-BLANK = Metrics(0, 0, 0, 0, 0, False, 0)
 
 
 def steps_of(*rows: str, numbers: list[int] | None = None) -> tuple[Step, ...]:
@@ -45,9 +43,9 @@ def steps_of(*rows: str, numbers: list[int] | None = None) -> tuple[Step, ...]:
 
 
 def plan_of(instance: Instance, steps, options: PlanOptions = PlanOptions(), **lie) -> Plan:
-    """A plan whose metrics come from the verifier's own recomputation, then ``lie`` overrides."""
-    metrics = verify(Plan("hand", options, steps, BLANK), instance).metrics
-    return Plan("hand", options, steps, replace(metrics, **lie))
+    """A plan with metrics counted by hand (``hand_metrics``: the steps counted here, the bounds
+    from ``reorg.problem``), never from the verifier under test; ``lie`` overrides them."""
+    return Plan("hand", options, steps, replace(hand_metrics(instance, options, steps), **lie))
 
 
 def rules(instance: Instance, steps, options: PlanOptions = PlanOptions(), **lie) -> set[str]:

@@ -1,0 +1,427 @@
+"""Mutation testing of the spec code: the verifier, the lower bounds and the journal replay.
+
+    python bench/mutate.py                      # every target, a summary and the survivors
+    python bench/mutate.py --target verify      # one target (see TARGETS)
+    python bench/mutate.py --list               # the mutants, without running anything
+    python bench/mutate.py --show ID            # one mutant's diff and its test run, verbose
+    python bench/mutate.py --markdown FILE      # also write the report as Markdown
+
+A small runner of our own (not mutmut: it mutates whole files while our targets are a few
+functions of modules that also hold unrelated code, and it rewrites the package into mutants/,
+which our conftest's "test the checkout the tests live in" sys.path rule does not expect).
+
+How it works: each target names a file and the functions in it that are the spec. The file is
+parsed with ``ast``; every single-token mutation inside those functions is one mutant:
+comparison flips (``<`` -> ``<=``, ``==`` -> ``!=``, ``in`` -> ``not in``, ``is`` -> ``is not``),
+integer constants +1 and -1, ``True``/``False`` swapped, ``+``/``-`` swapped (also in ``+=``),
+``and``/``or`` swapped, ``not`` removed, ``max``/``min`` swapped, an expression statement
+(``found.append(...)``, ``_flag(...)``), ``raise``, ``continue`` or ``break`` deleted, and
+a returned comparison negated. The parent process imports pytest and the third-party
+libraries once, then forks one child per mutant; the child compiles the mutated module into
+``sys.modules`` before any test imports it and runs the target's fast test subset with ``-x``.
+A mutant is *killed* when a test fails, *timeout* when the run exceeds the limit (counted as
+killed: a hang is caught), *survived* otherwise. Tests that run ``python -m reorg`` in a
+subprocess see the unmutated code, so they cannot kill a mutant (the score errs low, never high).
+
+Hypothesis runs derandomized (the CI profile), so a run is reproducible. Not part of CI: a
+full run takes tens of minutes on two cores.
+
+Mutants argued equivalent (they cannot change what the code accepts or computes) are listed in
+EQUIVALENT with the reason, keyed by function and mutation; they are reported apart and excluded
+from the score's denominator. bench/MUTATION.md records the last full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import difflib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str  # relative to the repo root
+    functions: tuple[str, ...]  # qualified names ("Class.method"); () = every function
+    tests: tuple[str, ...]  # pytest node ids or files, fastest first
+
+
+VERIFY_TESTS = (
+    "tests/test_spec_verify.py",
+    "tests/test_verify.py",
+    "tests/test_bruteforce.py",
+)
+TARGETS = (
+    Target("verify", "reorg/verify.py", (), VERIFY_TESTS),
+    Target(
+        "bounds",
+        "reorg/problem.py",
+        (
+            "lower_bound_moves",
+            "lower_bound_waves",
+            "_pool_bound",
+            "lower_bound_waves_any",
+            "_acyclic_depths",
+            "cyclic_components",
+        ),
+        ("tests/test_spec_bounds.py", "tests/test_verify.py::test_bounds_agree_with_problem"),
+    ),
+    Target(
+        "replay",
+        "reorg/journal.py",
+        ("start_state", "open_steps", "replay", "holders", "step_checks"),
+        ("tests/test_spec_replay.py", "tests/test_journal.py"),
+    ),
+)
+
+# function: mutation description -> why it cannot change what the code accepts or computes.
+EQUIVALENT: dict[str, str] = {}
+
+
+# ---- mutants ----------------------------------------------------------------------------------
+
+_FLIP = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+_SYMBOL = {
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
+    ast.Add: "+", ast.Sub: "-", ast.And: "and", ast.Or: "or",
+}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    target: str
+    path: str
+    function: str
+    line: int
+    col: int
+    description: str  # "'a < b' -> 'a <= b'"
+    index: int  # which candidate node of the file's walk
+    choice: int  # which of that node's mutations
+
+    @property
+    def key(self) -> str:
+        return f"{self.function}: {self.description}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def _functions(tree: ast.Module) -> list[tuple[str, ast.AST]]:
+    """(qualified name, node) of every function, methods as Class.method."""
+    out: list[tuple[str, ast.AST]] = []
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.append((prefix + child.name, child))
+                walk(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                walk(child, prefix + child.name + ".")
+
+    walk(tree, "")
+    return out
+
+
+def _is_docstring(node: ast.AST, parent: ast.AST) -> bool:
+    body = getattr(parent, "body", None)
+    return bool(body) and body[0] is node and isinstance(node, ast.Expr) and isinstance(
+        node.value, ast.Constant
+    ) and isinstance(node.value.value, str)
+
+
+def _options(node: ast.AST, parent: ast.AST) -> list[tuple[str, ast.AST | None]]:
+    """The mutations of one node: (what it becomes, in words; the replacement node or None
+    to delete a statement)."""
+    src = ast.unparse(node) if not isinstance(node, ast.stmt) else ast.unparse(node).split("\n")[0]
+    out: list[tuple[str, ast.AST | None]] = []
+
+    def variant(new: ast.AST) -> None:
+        out.append((f"{src!r} -> {ast.unparse(new)!r}", new))
+
+    if isinstance(node, ast.Compare):
+        for k, op in enumerate(node.ops):
+            if type(op) in _FLIP:
+                new = copy.deepcopy(node)
+                new.ops[k] = _FLIP[type(op)]()
+                variant(new)
+    elif isinstance(node, ast.Constant) and type(node.value) is int:
+        for delta in (1, -1):
+            variant(ast.Constant(node.value + delta))
+    elif isinstance(node, ast.Constant) and type(node.value) is bool:
+        variant(ast.Constant(not node.value))
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        new = copy.deepcopy(node)
+        new.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+        variant(new)
+    elif isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
+        new = copy.deepcopy(node)
+        new.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+        variant(new)
+    elif isinstance(node, ast.BoolOp):
+        new = copy.deepcopy(node)
+        new.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        variant(new)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        variant(copy.deepcopy(node.operand))
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("max", "min")
+    ):
+        new = copy.deepcopy(node)
+        new.func = ast.Name("min" if node.func.id == "max" else "max", ast.Load())
+        variant(new)
+    if isinstance(node, ast.Return) and isinstance(node.value, (ast.Compare, ast.BoolOp)):
+        variant(ast.Return(ast.UnaryOp(ast.Not(), copy.deepcopy(node.value))))
+    if isinstance(node, (ast.Expr, ast.Raise, ast.Continue, ast.Break)) and not _is_docstring(
+        node, parent
+    ):
+        out.append((f"delete {src!r}", None))
+    return out
+
+
+def _candidates(tree: ast.Module, functions: tuple[str, ...]):
+    """(index, function, node, parent) of every mutable node inside the chosen functions,
+    in a fixed order; nested functions count as part of their outer function."""
+    chosen = [(name, fn) for name, fn in _functions(tree) if not functions or name in functions]
+    missing = set(functions) - {name for name, _ in chosen}
+    if missing:
+        raise SystemExit(f"mutate: no function {', '.join(sorted(missing))} (did it move?)")
+    index = 0
+    seen: set[int] = set()
+    for name, fn in chosen:
+        stack: list[tuple[ast.AST, ast.AST]] = [(child, fn) for child in ast.iter_child_nodes(fn)]
+        stack.reverse()
+        while stack:
+            node, parent = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, (ast.arguments, ast.arg)) or node is getattr(parent, "returns", 0):
+                continue  # a signature is not code (``from __future__ import annotations``)
+            yield index, name, node, parent
+            index += 1
+            children = [(child, node) for child in ast.iter_child_nodes(node)]
+            stack.extend(reversed(children))
+
+
+def list_mutants(target: Target) -> list[Mutant]:
+    source = (REPO / target.path).read_text()
+    tree = ast.parse(source)
+    out: list[Mutant] = []
+    counts: dict[str, int] = {}
+    for index, function, node, parent in _candidates(tree, target.functions):
+        for choice, (text, _) in enumerate(_options(node, parent)):
+            key = f"{function}: {text}"
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] > 1:
+                text = f"{text} #{counts[key]}"
+            out.append(
+                Mutant(target.name, target.path, function, node.lineno, node.col_offset,
+                       text, index, choice)
+            )
+    return out
+
+
+def mutated_tree(mutant: Mutant) -> ast.Module:
+    target = next(t for t in TARGETS if t.name == mutant.target)
+    tree = ast.parse((REPO / mutant.path).read_text())
+    for index, _, node, parent in _candidates(tree, target.functions):
+        if index != mutant.index:
+            continue
+        _, new = _options(node, parent)[mutant.choice]
+        _replace(parent, node, new if new is not None else ast.Pass())
+        return ast.fix_missing_locations(tree)
+    raise AssertionError(f"mutant {mutant} not found")
+
+
+def _replace(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    ast.copy_location(new, old)
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return
+        if isinstance(value, list):
+            for k, item in enumerate(value):
+                if item is old:
+                    value[k] = new
+                    return
+    raise AssertionError("node not under its parent")
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+
+def _module_name(path: str) -> str:
+    parts = Path(path).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _preload() -> None:
+    """Import the slow third-party libraries once, in the parent, so every fork starts warm."""
+    sys.path.insert(0, str(REPO))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p
+    )
+    os.environ["CI"] = "1"  # tests/conftest.py: derandomized hypothesis
+    os.chdir(REPO)
+    import hypothesis  # noqa: F401
+    import pytest  # noqa: F401
+
+    for name in ("pandas", "typer", "tabulate", "ortools.sat.python.cp_model"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
+
+def _child(mutant: Mutant | None, tests: tuple[str, ...], quiet: bool) -> int:
+    import types
+
+    import pytest
+
+    if mutant is not None:
+        name = _module_name(mutant.path)
+        module = types.ModuleType(name)
+        module.__file__ = str(REPO / mutant.path)
+        module.__package__ = name.rpartition(".")[0]
+        sys.modules[name] = module
+        code = compile(mutated_tree(mutant), module.__file__, "exec")
+        parent = sys.modules.get(module.__package__) or __import__(module.__package__)
+        exec(code, module.__dict__)
+        setattr(parent, name.rpartition(".")[2], module)
+    if quiet:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+    args = ["-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+    return int(pytest.main(args))
+
+
+def run_one(mutant: Mutant | None, tests: tuple[str, ...], timeout: float, quiet=True) -> str:
+    """'killed', 'survived' or 'timeout' (for the unmutated code: 'killed' means a red suite)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            os.setpgid(0, 0)
+            code = _child(mutant, tests, quiet)
+        except BaseException:  # a mutant that breaks the import is killed too
+            code = 4
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            return "timeout"
+        time.sleep(0.05)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", action="append", choices=[t.name for t in TARGETS])
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--show", metavar="ID", help="run one mutant (target:number), verbose")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown")
+    parser.add_argument("--timeout", type=float, default=0, help="seconds per mutant "
+                        "(default: 4 x the unmutated run, at least 20)")
+    args = parser.parse_args()
+    targets = [t for t in TARGETS if not args.target or t.name in args.target]
+    if args.show:
+        name, _, number = args.show.partition(":")
+        target = next(t for t in TARGETS if t.name == name)
+        mutant = list_mutants(target)[int(number)]
+        original = (REPO / mutant.path).read_text()
+        mutated = ast.unparse(mutated_tree(mutant))
+        diff = difflib.unified_diff(ast.unparse(ast.parse(original)).splitlines(),
+                                    mutated.splitlines(), lineterm="", n=2)
+        print(f"{name}:{number} {mutant.where} {mutant.key}")
+        print("\n".join(diff))
+        _preload()
+        print(run_one(mutant, target.tests, 600, quiet=False))
+        return 0
+    if args.list:
+        for t in targets:
+            for k, m in enumerate(list_mutants(t)):
+                print(f"{t.name}:{k}  {m.where}  {m.key}")
+        return 0
+    _preload()
+    report: list[str] = []
+    failed = False
+    for t in targets:
+        mutants = list_mutants(t)
+        started = time.monotonic()
+        if run_one(None, t.tests, 900) != "survived":
+            print(f"{t.name}: the tests fail on the unmutated code; fix that first")
+            return 2
+        baseline = time.monotonic() - started
+        timeout = args.timeout or max(20.0, 4 * baseline)
+        print(f"{t.name}: {len(mutants)} mutants of {t.path}; unmutated run {baseline:.1f} s, "
+              f"timeout {timeout:.0f} s", flush=True)
+        results: dict[str, list[tuple[int, Mutant]]] = {"killed": [], "timeout": [],
+                                                         "survived": []}
+        for k, m in enumerate(mutants):
+            outcome = run_one(m, t.tests, timeout)
+            results[outcome].append((k, m))
+            if outcome != "killed":
+                print(f"  {outcome:8} {t.name}:{k} {m.where} {m.key}", flush=True)
+        equivalent = [(k, m) for k, m in results["survived"] if m.key in EQUIVALENT]
+        alive = [(k, m) for k, m in results["survived"] if m.key not in EQUIVALENT]
+        caught = len(results["killed"]) + len(results["timeout"])
+        scored = len(mutants) - len(equivalent)
+        share = 100.0 * caught / scored if scored else 100.0
+        line = (f"{t.name}: {caught}/{scored} killed ({share:.1f}%), {len(results['timeout'])} "
+                f"of them by timeout; {len(equivalent)} equivalent, {len(alive)} survived; "
+                f"{time.monotonic() - started:.0f} s")
+        print(line, flush=True)
+        failed |= bool(alive)
+        report.append(f"### {t.name} (`{t.path}`"
+                      + (f": {', '.join(t.functions)}" if t.functions else "") + ")\n")
+        report.append(f"{caught} of {scored} non-equivalent mutants killed ({share:.1f}%), "
+                      f"{len(results['timeout'])} of them by timeout; {len(mutants)} mutants "
+                      f"in all. Tests: {', '.join(t.tests)}.\n")
+        for title, rows in (("Survived", alive), ("Equivalent", equivalent)):
+            if rows:
+                report.append(f"{title}:\n")
+                for k, m in rows:
+                    why = f" — {EQUIVALENT[m.key]}" if m.key in EQUIVALENT else ""
+                    report.append(f"- `{t.name}:{k}` {m.where} `{m.function}`: "
+                                  f"{m.description}{why}")
+                report.append("")
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(report) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
