@@ -60,8 +60,14 @@ VERIFY_TESTS = (
     "tests/test_verify.py",
     "tests/test_bruteforce.py",
 )
+BOUNDS_TESTS = (
+    "tests/test_spec_bounds.py",
+    "tests/test_verify.py",
+    "tests/test_bruteforce.py",
+)
 TARGETS = (
     Target("verify", "reorg/verify.py", (), VERIFY_TESTS),
+    Target("verify-bounds", "reorg/verify_bounds.py", (), BOUNDS_TESTS),
     Target(
         "bounds",
         "reorg/problem.py",
@@ -73,11 +79,11 @@ TARGETS = (
             "_acyclic_depths",
             "cyclic_components",
         ),
-        ("tests/test_spec_bounds.py", "tests/test_verify.py::test_bounds_agree_with_problem"),
+        BOUNDS_TESTS,
     ),
     Target(
         "replay",
-        "reorg/journal.py",
+        "reorg/replay.py",
         ("start_state", "open_steps", "replay", "holders", "step_checks"),
         ("tests/test_spec_replay.py", "tests/test_journal.py"),
     ),

@@ -319,7 +319,7 @@ def hand_metrics(instance: Instance, options: PlanOptions, steps) -> Metrics:
         problem = build_problem(instance, options)
         bounds = lower_bound_moves(problem), lower_bound_waves(problem, moves)
     except ReorgError:
-        from reorg.verify import lower_bounds
+        from reorg.verify_bounds import lower_bounds
 
         cap = options.max_per_wave if options.max_per_wave and options.max_per_wave > 0 else None
         bounds = lower_bounds(instance, options.scope, moves, cap, options.temp_ports)

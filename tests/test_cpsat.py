@@ -9,7 +9,8 @@ from reorg.model import Binding, Goal, Instance, Objective, PairMode, PlanOption
 from reorg.planners import get_planner
 from reorg.model import Strategy
 from reorg.problem import build_problem, lower_bound_moves
-from reorg.verify import lower_bounds, verify
+from reorg.verify import verify
+from reorg.verify_bounds import lower_bounds
 
 
 def instance(rows, pairs=()):

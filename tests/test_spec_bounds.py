@@ -23,7 +23,7 @@ from reorg.problem import (
     lower_bound_waves,
     lower_bound_waves_any,
 )
-from reorg.verify import lower_bounds
+from reorg.verify_bounds import lower_bounds
 from shapes import shaped
 
 EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "200"))

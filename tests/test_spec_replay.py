@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from reorg import journal as jr
-from reorg.journal import EventKind, replay, step_checks
+from reorg import replay as rp
+from reorg.journal import EventKind
+from reorg.replay import replay, step_checks
 from reorg.model import Metrics, Plan, PlanOptions, ReorgError, Step, StepKind
 from reorg.probe import Expect
 
@@ -32,7 +34,7 @@ def events(*pairs) -> tuple[jr.Event, ...]:
 
 def test_every_wave_in_turn_to_the_end():
     pos = replay(PLAN, events(("done", 2), ("done", 1), ("done", 3), ("done", 4)))
-    assert pos.done == (2, 1, 3, 4) and jr.next_step(PLAN, pos) is None
+    assert pos.done == (2, 1, 3, 4) and rp.next_step(PLAN, pos) is None
     assert pos.state_dict() == {("a", "h"): 2, ("b", "h"): 3, ("c", "h"): 4, ("d", "h"): 8}
 
 
@@ -44,7 +46,7 @@ def test_a_later_wave_stays_closed_until_the_one_before_is_done():
 def test_undo_reopens_the_wave_and_redo_finishes_the_plan():
     walk = [("done", 1), ("done", 2), ("undone", 2)]
     pos = replay(PLAN, events(*walk))
-    assert pos.done == (1,) and jr.next_step(PLAN, pos).step == 2
+    assert pos.done == (1,) and rp.next_step(PLAN, pos).step == 2
     # wave 1 is open again: its step may be redone, wave 2 may not start yet
     with pytest.raises(ReorgError, match="out of wave order"):
         replay(PLAN, events(*walk, ("done", 3)))
@@ -83,7 +85,7 @@ def test_a_wave_gap_in_the_plan_is_stepped_over():
     steps = (Step(1, 1, "a", "h", 1, 2, S.MOVE), Step(2, 3, "b", "h", 5, 6, S.MOVE))
     plan = Plan("hand", PlanOptions(), steps, Metrics(2, 0, 3, 2, 1, False, 0))
     pos = replay(plan, events(("done", 1)))
-    assert jr.open_steps(plan, pos.done) == (steps[1],)
+    assert rp.open_steps(plan, pos.done) == (steps[1],)
     assert replay(plan, events(("done", 1), ("done", 2))).done == (1, 2)
 
 
