@@ -19,6 +19,7 @@ import typer
 
 from reorg import commands, render
 from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
+from reorg.safeio import parse_int, shorten
 
 app = typer.Typer(
     add_completion=False,
@@ -166,9 +167,10 @@ def parse_caps(values: list[str] | None) -> list[int | None]:
             if part.lower() == "none":
                 caps.append(None)
                 continue
-            if not part.isdigit() or int(part) < 1:
-                raise ReorgError(f"--max-per-wave {part!r} is not a positive integer (or 'none')")
-            caps.append(int(part))
+            cap = parse_int(part)  # ASCII digits only: isdigit() takes '²', which int() then refuses
+            if cap is None or cap < 1:
+                raise ReorgError(f"--max-per-wave '{shorten(part)}' is not a positive integer (or 'none')")
+            caps.append(cap)
     return list(dict.fromkeys(caps)) or [None]
 
 

@@ -27,6 +27,8 @@ from enum import Enum
 from pathlib import Path
 
 from reorg.model import ReorgError
+from reorg.names import MAX_NAME_LENGTH, check_name
+from reorg.safeio import parse_int, read_bytes, shorten
 
 HOSTS_REQUIRED = ("host", "address")
 HOSTS_OPTIONAL = ("os", "reserved")
@@ -130,11 +132,11 @@ def parse_reserved(text: str, where: str) -> tuple[tuple[int, int], ...]:
     spans = []
     for part in (p for p in _SEPARATORS.split(text.strip()) if p):
         lo, sep, hi = part.partition("-")
-        if not lo.isdigit() or (sep and not hi.isdigit()):
+        start, end = parse_int(lo), parse_int(hi) if sep else parse_int(lo)  # ASCII digits: no '²'
+        if start is None or end is None or not lo.isdigit() or not (hi if sep else lo).isdigit():
             raise ReorgError(
-                f"{where}: reserved {part!r} is not a port or range; write e.g. 22;5000-5009"
+                f"{where}: reserved '{shorten(part)}' is not a port or range; write e.g. 22;5000-5009"
             )
-        start, end = int(lo), int(hi) if sep else int(lo)
         if not (1 <= start <= end <= 65535):
             raise ReorgError(
                 f"{where}: reserved {part!r} must lie in 1-65535 with low <= high; fix it"
@@ -163,12 +165,31 @@ def parse_os(text: str, where: str) -> OS | None:
 def read_host_facts(path: Path) -> dict[str, HostFacts]:
     """hosts.csv as host -> HostFacts, sorted by host. The address is kept raw (probe parses it)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: a spreadsheet's BOM is not part of 'host'
-    except OSError as exc:
+        raw = read_bytes(path, "hosts")  # regular files only, size-capped (safeio)
+    except FileNotFoundError as exc:
         raise ReorgError(f"{path}: cannot read hosts file ({exc.strerror}); fix the path or drop --hosts") from exc
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: a spreadsheet's BOM is not part of 'host'
     except UnicodeDecodeError as exc:
         raise ReorgError(f"{path}: hosts file is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
+    if "\0" in text:
+        raise ReorgError(
+            f"{path}:{text.count(chr(10), 0, text.index(chr(0))) + 1}: contains a NUL byte; save it as plain text"
+        )
+    return _facts_of(path, text)
+
+
+def _facts_of(path: Path, text: str) -> dict[str, HostFacts]:
+    # csv's field limit (128 KiB by default) is no concern of the file's: a longer cell is an
+    # error below like any other, not a traceback. Each cell is at most the file's size.
     rows = csv.reader(text.splitlines())
+    try:
+        return _rows_to_facts(path, rows)
+    except csv.Error as exc:
+        raise ReorgError(f"{path}:{rows.line_num}: not a valid CSV line ({exc}); fix the line") from None
+
+
+def _rows_to_facts(path: Path, rows) -> dict[str, HostFacts]:
     header = [cell.strip().lower() for cell in next(rows, None) or []]
     if header[:2] != list(HOSTS_REQUIRED) or len(set(header)) != len(header):
         raise ReorgError(
@@ -188,6 +209,11 @@ def read_host_facts(path: Path) -> dict[str, HostFacts]:
         host = cells["host"]
         if not host:
             raise ReorgError(f"{where}: empty host name; fill it in or delete the line")
+        check_name(host, "host", where)
+        if len(cells["address"]) > MAX_NAME_LENGTH:
+            raise ReorgError(
+                f"{where}: address '{shorten(cells['address'])}' is longer than {MAX_NAME_LENGTH} characters; fix it"
+            )
         if host in facts:
             raise ReorgError(f"{where}: host {host!r} appears twice; keep one line")
         facts[host] = HostFacts(

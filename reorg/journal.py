@@ -25,6 +25,7 @@ from pathlib import Path
 from reorg.atomic import fsync_dir, write_text_atomic
 from reorg.model import ReorgError
 from reorg.probe import Check
+from reorg.safeio import load_json, read_bytes
 
 JOURNAL_FORMAT = "reorg-journal/1"
 CRASH_ENV = "REORG_CRASH_AT"
@@ -127,18 +128,18 @@ def new_journal(path: Path, plan_path: Path, plan_sha256: str) -> Journal:
 def load_journal(path: Path) -> Journal | None:
     """The journal at ``path``, or None when there is none yet. Never writes."""
     fix = "repair it, or move it aside and start a new journal with `reorg reset`"
+    if path.is_dir():
+        raise ReorgError(f"{path}: is a directory, not a journal; pass the journal file to --journal")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bytes(path, "journal")  # regular files only, size-capped: no FIFO, no /dev/zero
     except FileNotFoundError:
         return None
-    except IsADirectoryError as exc:
-        raise ReorgError(f"{path}: is a directory, not a journal; pass the journal file to --journal") from exc
-    except OSError as exc:
-        raise ReorgError(f"{path}: cannot read the journal ({exc.strerror}); check its permissions") from exc
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:  # a ValueError, not an OSError: a hand edit in another encoding
         raise ReorgError(f"{path}: the journal is not UTF-8 (byte {exc.start}); {fix}") from exc
     try:
-        data = json.loads(text)
+        data = load_json(text, path, "journal")  # bounded nesting and integers (a 5,000-digit seq)
     except json.JSONDecodeError as exc:
         raise ReorgError(f"{path}:{exc.lineno}: the journal is not valid JSON ({exc.msg}); {fix}") from exc
     if not isinstance(data, dict) or data.get("format") != JOURNAL_FORMAT:

@@ -17,6 +17,9 @@ from typing import Iterator
 from reorg.atomic import fsync_dir
 from reorg.journal import crash_point, utc_now
 from reorg.model import ReorgError
+from reorg.safeio import load_json, read_file
+
+LOCK_MAX_BYTES = 64 * 1024  # a lock reorg writes is one short line
 
 
 @dataclass(frozen=True)
@@ -81,21 +84,23 @@ def read_lock(path: Path) -> Lock | None:
 def _read_lock_file(path: Path) -> tuple[Lock, LockIdentity] | None:
     """The lock at ``path`` and which file it is, so that breaking it can tell it was not replaced."""
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            raw = handle.read()
+        # A directory, FIFO or device is never a lock reorg made: refused (never moved aside),
+        # and a FIFO cannot block the read (safeio opens with O_NONBLOCK).
+        raw, info = read_file(path, "lock", limit=LOCK_MAX_BYTES)
     except FileNotFoundError:
         return None
-    except OSError:
-        return Lock(path, None, "", ""), None
+    except ReorgError as exc:
+        if not os.path.isfile(path):
+            raise ReorgError(f"{exc}; reorg did not make it: remove it by hand if no session runs") from None
+        return Lock(path, None, "", ""), None  # unreadable or too big: a holder nobody can name
     identity = (info.st_dev, info.st_ino, raw)
     try:
-        data = json.loads(raw.decode("utf-8"))  # UnicodeDecodeError is a ValueError
+        data = load_json(raw.decode("utf-8"), path, "lock")  # UnicodeDecodeError is a ValueError
         pid = data["pid"]
         if not isinstance(pid, int) or isinstance(pid, bool):
             raise TypeError("pid")
         return Lock(path, pid, str(data["host"]), str(data["time"])), identity
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, ReorgError):
         return Lock(path, None, "", ""), identity
 
 

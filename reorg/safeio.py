@@ -69,7 +69,12 @@ def _refuse(path: Path, what: str, mode: int) -> ReorgError:
 
 
 def read_bytes(path: Path, what: str = "input", limit: int | None = None) -> bytes:
-    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes.
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (see ``read_file``)."""
+    return read_file(path, what, limit)[0]
+
+
+def read_file(path: Path, what: str = "input", limit: int | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of ``path`` and its ``fstat``, if it is a regular file of at most ``limit`` bytes.
 
     ``FileNotFoundError`` propagates unchanged (each caller has its own advice, or treats a
     missing file as "none yet"); everything else is a one-line ``ReorgError`` naming ``path``.
@@ -109,7 +114,7 @@ def read_bytes(path: Path, what: str = "input", limit: int | None = None) -> byt
             total += len(chunk)
             if total > cap:  # the file grew while we read it
                 _check_size(path, what, total, cap)
-        return b"".join(chunks)
+        return b"".join(chunks), info
     except OSError as exc:
         raise _os_error(path, what, exc) from None
     finally:

@@ -193,3 +193,41 @@ def test_ipv6_address_is_dialled_bare_and_shown_in_brackets(monkeypatch):
     state, detail = probe_port(Endpoint("dev", "::1", explicit=True), 4000)
     assert dialled == [(("::1", 4000), probe.PROBE_TIMEOUT)]
     assert (state, detail) == (PortState.FREE, "[::1]:4000 refused the connection")
+
+
+# ---- issue 8: hosts.csv past the limits -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("host,address\ndev," + "a" * 200_000 + "\n", r"hosts.csv:2: not a valid CSV line \(field larger than field limit"),
+        ('host,address\ndev,"' + "a" * 200_000 + '"\n', r"hosts.csv:2: not a valid CSV line \(field larger than field limit"),
+        ("host,address\ndev,127.0.0.1\x00evil\n", r"hosts.csv:2: contains a NUL byte"),
+        ("host,address\nd\x00ev,127.0.0.1\n", r"hosts.csv:2: contains a NUL byte"),
+        ("host,address\nh1;touch x,127.0.0.1\n", r"hosts.csv:2: host 'h1;touch x' contains ';'"),
+        ("host,address\n$(id),127.0.0.1\n", r"hosts.csv:2: host '\$\(id\)' starts with '\$'"),
+        ("host,address\ndev,127.0.0.1" + "9" * 300 + "\n", r"hosts.csv:2: address '127\.0\.0\.1999.*\.\.\.' is longer than 253"),
+        ("host,address,reserved\ndev,127.0.0.1,300²\n", r"hosts.csv:2: reserved '300²' is not a port or range"),
+        ("host,address,reserved\ndev,127.0.0.1,1-" + "9" * 5000 + "\n", r"hosts.csv:2: reserved '1-9999.*\.\.\.' is not a port or range"),
+    ],
+    ids=["long field", "long quoted field", "NUL in address", "NUL in host", "host with ;", "host $()",
+         "long address", "superscript reserved", "5000-digit reserved"],
+)
+def test_hosts_csv_past_the_limits_is_one_line(tmp_path: Path, text, message):
+    path = tmp_path / "hosts.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReorgError, match=message) as info:
+        read_hosts(path)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_hosts_csv_that_is_a_fifo_or_a_device_is_refused(tmp_path: Path):
+    import os
+
+    fifo = tmp_path / "hosts.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ReorgError, match="hosts.csv: is a FIFO"):
+        read_hosts(fifo)
+    with pytest.raises(ReorgError, match="/dev/zero: is a device"):
+        read_hosts(Path("/dev/zero"))

@@ -28,6 +28,7 @@ from reorg.model import Plan, ReorgError, Step
 from reorg.planfile import PlanFile, read_plan
 from reorg.probe import Check, Outcome, read_hosts, run_checks
 from reorg.replay import Position, find_step, last_done, next_step, open_steps, replay, step_checks
+from reorg.safeio import read_bytes
 from reorg.tables import read_current
 
 
@@ -55,9 +56,8 @@ def _looks_like_plan(path: Path) -> bool:
     if path.name.endswith(".journal.json"):
         return False
     try:
-        with path.open("rb") as handle:
-            return b'"reorg-plan/' in handle.read(256)
-    except OSError:
+        return b'"reorg-plan/' in read_bytes(path, "plan")[:256]  # a FIFO here must not block
+    except (OSError, ReorgError):
         return False
 
 
@@ -97,7 +97,7 @@ def base_bindings(planfile: PlanFile) -> tuple[dict[tuple[str, str], int], tuple
     above = planfile.path.absolute().parent.parent / recorded
     for path in dict.fromkeys((Path(recorded), planfile.path.parent.parent / recorded, above)):
         if path.is_file():
-            if hashlib.sha256(path.read_bytes()).hexdigest() != entry.get("sha256"):
+            if hashlib.sha256(read_bytes(path, "CSV")).hexdigest() != entry.get("sha256"):
                 return {}, (
                     f"{path} changed since the plan was made; ports shared with bindings that have "
                     "no step are unknown, so an 'old port is free' check may fail for them",

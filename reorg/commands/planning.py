@@ -28,6 +28,7 @@ from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
 from reorg.planners import get_planner, plan_front
 from reorg.problem import Problem, build_problem
 from reorg.render import render_compare_markdown
+from reorg.safeio import read_bytes
 from reorg.tables import load_inputs, load_instance
 from reorg.verify import verify
 
@@ -132,7 +133,7 @@ def refuse_replacing_executed_plan(plan: Plan, instance: Instance, out: Path, na
     journal = journal_path_for(json_path)
     if not journal.is_file() or not json_path.is_file():
         return
-    if json_path.read_bytes() == render_plan_json(plan, instance).encode("utf-8"):
+    if read_bytes(json_path, "plan") == render_plan_json(plan, instance).encode("utf-8"):
         return
     raise ReorgError(
         f"{json_path} is being executed ({journal.as_posix()} exists) and the new plan differs; "
