@@ -133,7 +133,7 @@ def _os_error(path: Path, what: str, exc: OSError) -> ReorgError:
     if isinstance(exc, IsADirectoryError):
         return ReorgError(f"{path}: is a directory, not a regular {what} file; pass the file inside it")
     reason = exc.strerror or type(exc).__name__
-    return ReorgError(f"{path}: cannot read ({reason}); check the path and its permissions")
+    return ReorgError(f"{path}: cannot read ({reason}); check its permissions")
 
 
 def read_text(path: Path, what: str = "input", encoding: str = "utf-8") -> str:
