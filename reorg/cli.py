@@ -209,6 +209,79 @@ def compare_command(
         typer.echo(f"wrote {path}")
 
 
+# ---- target, port, doc (issue 10) -----------------------------------------------------------
+
+HOSTS_FACTS = typer.Option(
+    None, "--hosts", help="host,address[,os,reserved] CSV: system ports per OS and reserved ports are avoided.",
+    show_default="data/hosts.csv, if it exists",
+)
+
+
+@app.command("target")
+def target_command(
+    current: Path = CURRENT,
+    pins: Optional[Path] = typer.Option(
+        None, "--pins", help="A partial target.csv: its rows are kept exactly (pins, retirements, reservations).",
+        show_default="no pins",
+    ),
+    ranges: Optional[Path] = RANGES,
+    hosts: Optional[Path] = HOSTS_FACTS,
+    scope: Scope = SCOPE,
+    spare: int = typer.Option(0, "--spare", min=0, help="Leave N free ports in each range (per host; per fleet with --scope global)."),
+    host_weight: Optional[list[str]] = typer.Option(
+        None, "--host-weight", help="HOST=W: a changed binding on HOST costs W (default 1); repeat it or give a,b."
+    ),
+    pair_digits: int = PAIR_DIGITS,
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per component, in deterministic seconds."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the target CSV here.", show_default="stdout"),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the decision report here.", show_default="stderr"),
+    against: Optional[Path] = typer.Option(None, "--against", help="Show the figures of another complete target beside this one's."),
+    json_output: bool = typer.Option(False, "--json", help="The report as JSON (on stderr, or in --report)."),
+) -> None:
+    """Compute a complete target from the ranges, the current bindings and optional pins (CP-SAT)."""
+    from reorg.commands.target import parse_host_weights, target
+    from reorg.render.target import render_target_json, render_target_report
+    from reorg.targeting import TargetOptions
+
+    with user_errors():
+        if not math.isfinite(time_limit):
+            raise ReorgError(f"--time-limit {time_limit} is not a finite number of seconds; give e.g. --time-limit 60")
+        options = TargetOptions(scope, spare, parse_host_weights(host_weight), pair_digits, time_limit)
+        run = target(current, pins, ranges, hosts, options, out, against)
+        text = render_target_json(run) if json_output else render_target_report(run)
+        if report is not None:
+            from reorg.atomic import write_text_atomic
+
+            write_text_atomic(report, text)
+    if out is None:
+        typer.echo(run.csv_text, nl=False)
+    if report is None:
+        typer.echo(text, nl=False, err=True)
+
+
+@app.command("port")
+def port_command(
+    service: str = typer.Argument(..., help="The new service."),
+    category: str = typer.Option(..., "--category", help="Its range's category (ranges.csv)."),
+    pair: Optional[str] = typer.Option(None, "--pair", help="Its backend: the port then shares the backend's last digit(s)."),
+    host: Optional[str] = typer.Option(None, "--host", help="The host it will run on.", show_default="every host"),
+    current: Path = CURRENT,
+    target: Path = TARGET,
+    ranges: Optional[Path] = RANGES,
+    hosts: Optional[Path] = HOSTS_FACTS,
+    pair_digits: int = PAIR_DIGITS,
+    add: bool = typer.Option(False, "--add", help="Append the row to target.csv (and current.csv with --host)."),
+    json_output: bool = JSON,
+) -> None:
+    """The port a new service should take: free everywhere, in its range, matching its backend."""
+    from reorg.commands.target import port
+    from reorg.render.target import render_port, render_port_json
+
+    with user_errors():
+        choice = port(service, category, pair, host, current, target, ranges, hosts, pair_digits, add)
+    typer.echo(render_port_json(choice) if json_output else render_port(choice), nl=False)
+
+
 # ---- execute: status, next, done, undo, history (issue 5) ------------------------------------
 
 

@@ -110,6 +110,7 @@ class TargetRow:
     category: str = ""
     pair: str = ""
     line: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True, order=True)

@@ -242,6 +242,7 @@ def _targets_of(table: _Table) -> tuple[TargetRow, ...]:
                 category=_optional_name(where, values, "category"),
                 pair=_optional_name(where, values, "pair"),
                 line=line,
+                note=values.get("note", ""),
             )
         )
     return tuple(rows)
