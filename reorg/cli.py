@@ -18,6 +18,7 @@ from typing import Optional
 import typer
 
 from reorg import commands, render
+from reorg.render import scan as scan_render
 from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
 from reorg.safeio import parse_int, shorten
 
@@ -75,14 +76,33 @@ def user_errors() -> Iterator[None]:
 
 @app.command("check")
 def check_command(
+    ctx: typer.Context,
     current: Path = CURRENT,
     target: Path = TARGET,
     ranges: Optional[Path] = RANGES,
     scope: Scope = SCOPE,
     pair_digits: int = PAIR_DIGITS,
     json_output: bool = JSON,
+    scan_root: Optional[Path] = typer.Option(
+        None, "--scan", help="Check a repository checkout instead: collisions, dangling references, drift (issue 9)."
+    ),
+    maps: Optional[list[str]] = typer.Option(None, "--map", help="With --scan: GLOB=HOST (repeatable; first match wins)."),
+    dev_host: str = typer.Option("dev", "--dev-host", help="With --scan: host of source defaults and dev servers."),
+    excludes: Optional[list[str]] = typer.Option(None, "--exclude", help="With --scan: skip paths matching GLOB (repeatable)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="With --scan: accepted problems; only new ones fail."),
+    write_baseline: bool = typer.Option(False, "--write-baseline", help="With --scan: write today's problems to --baseline and pass."),
 ) -> None:
-    """Report collisions now and problems of the target; exit 0 clean, 1 problems, 2 bad input."""
+    """Report collisions now and problems of the target; exit 0 clean, 1 problems, 2 bad input.
+
+    With --scan PATH: the problems of the checkout itself; --current/--target, when given,
+    are compared with the scan too.
+    """
+    if scan_root is not None:
+        explicit = lambda name: ctx.get_parameter_source(name).name != "DEFAULT"  # noqa: E731
+        check_scan_command(
+            scan_root, current if explicit("current") else None, target if explicit("target") else None,
+            maps, dev_host, excludes, baseline, write_baseline, json_output,
+        )
     with user_errors():
         report = commands.check(current, target, ranges, scope, pair_digits)
     typer.echo(render.render_check_json(report) if json_output else render.render_check(report), nl=False)
@@ -147,11 +167,14 @@ def plan_command(
     time_limit: float = TIME_LIMIT,
     name: str = NAME,
     verbose: bool = VERBOSE,
+    refs: Optional[Path] = typer.Option(
+        None, "--refs", help="A scan's references.csv: the runbook lists every line to edit per step."
+    ),
 ) -> None:
     """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
     with user_errors():
         options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
-        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose))
+        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose), refs=refs)
     typer.echo(render.render_plan_summary(result.plan, result.seconds, result.paths))
 
 
@@ -388,6 +411,64 @@ def reset_command(
         journal_path, backup = commands.reset_journal(plan, journal, force_unlock)
     text = render.render_reset_json(journal_path, backup) if json_output else render.render_reset(journal_path, backup)
     typer.echo(text, nl=False)
+
+
+# ---- scan, check --scan, patch (issue 9) --------------------------------------------------------
+
+SCAN_MAP = typer.Option(
+    None, "--map", help="GLOB=HOST: the host of matching files' bindings (repeatable; first match wins). "
+    "Default: docker-compose.NAME.yml belongs to NAME, everything else to the dev host.",
+)
+SCAN_DEV_HOST = typer.Option("dev", "--dev-host", help="Host of source defaults, dev servers and plain compose files.")
+SCAN_EXCLUDE = typer.Option(None, "--exclude", help="Skip paths matching GLOB (repeatable), beside tests, fixtures, docs and lock files.")
+
+
+def print_notices(scan) -> None:
+    for notice in scan.notices:
+        typer.echo(f"warning: {notice}", err=True)
+
+
+@app.command("scan")
+def scan_command(
+    root: Path = typer.Argument(..., help="The repository checkout to read."),
+    out: Path = typer.Option(Path("scan"), "--out", help="Directory for current.csv and references.csv."),
+    maps: Optional[list[str]] = SCAN_MAP,
+    dev_host: str = SCAN_DEV_HOST,
+    excludes: Optional[list[str]] = SCAN_EXCLUDE,
+    diff: Optional[Path] = typer.Option(None, "--diff", help="Compare with a current.csv: rows only in one, ports that differ."),
+    json_output: bool = JSON,
+) -> None:
+    """Read a checkout: where each service listens (current.csv) and every place a port is written (references.csv)."""
+    with user_errors():
+        options = commands.ScanOptions.parse(maps, dev_host, excludes)
+        result = commands.scan(root, options, out, diff, progress_printer(False))
+    print_notices(result.scan)
+    typer.echo(scan_render.render_scan_json_text(result) if json_output else scan_render.render_scan(result), nl=False)
+
+
+def check_scan_command(root, current, target, maps, dev_host, excludes, baseline, write_baseline, json_output) -> None:
+    with user_errors():
+        options = commands.ScanOptions.parse(maps, dev_host, excludes)
+        report = commands.check_scan(root, options, current, target, baseline, write_baseline, progress_printer(False))
+    print_notices(report.scan)
+    typer.echo(scan_render.render_scan_check_json(report) if json_output else scan_render.render_scan_check(report), nl=False)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("patch")
+def patch_command(
+    step: int = typer.Argument(..., help="The step whose lines to rewrite."),
+    plan: Optional[Path] = EXEC_PLAN,
+    refs: Path = typer.Option(Path("scan/references.csv"), "--refs", help="references.csv of the scan the plan was made from."),
+    root: Path = typer.Option(Path("."), "--root", help="The scanned tree (references.csv paths are relative to it)."),
+    reverse: bool = typer.Option(False, "--reverse", help="The step's undo: rewrite its new port back to the old one."),
+    write: bool = typer.Option(False, "--write", help="Apply the patch (atomically; refused if a line changed since the scan)."),
+) -> None:
+    """Print a unified diff that rewrites the step's port literals; --write applies it."""
+    with user_errors():
+        result = commands.patch(step, plan, refs, root, reverse, write)
+    typer.echo(result.diff, nl=False)
+    typer.echo(scan_render.render_patch_note(result), err=True)
 
 
 def main() -> None:

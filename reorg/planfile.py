@@ -112,13 +112,13 @@ def check_plan_name(name: str) -> str:
 
 
 def write_plan_files(
-    plan: Plan, instance: Instance, out_dir: Path, name: str, plan_ref: str | None = None
+    plan: Plan, instance: Instance, out_dir: Path, name: str, plan_ref: str | None = None, edits: dict | None = None
 ) -> tuple[Path, Path]:
     """Write ``OUT/NAME.md`` (the runbook) and ``OUT/NAME.json`` atomically; return both paths.
 
     ``plan_ref`` is how the runbook names the JSON file in its commands; it defaults to
     ``NAME.json``, run from the runbook's own folder, so the same plan gives the same runbook
-    whatever ``--out`` was.
+    whatever ``--out`` was. ``edits`` (step number -> rows of a scan) lists the lines per step.
     """
     check_plan_name(name)
     out_dir = Path(out_dir)
@@ -131,7 +131,7 @@ def write_plan_files(
     md_path = out_dir / f"{name}.md"
     json_path = out_dir / f"{name}.json"
     ref = plan_ref if plan_ref is not None else json_path.name
-    runbook = render_runbook(plan, instance, name, ref)
+    runbook = render_runbook(plan, instance, name, ref, edits)
     plan_json = render_plan_json(plan, instance)
     _refuse_foreign(json_path)
     # Both to temp files, then renamed: the runbook first, the plan JSON last (atomic.py).

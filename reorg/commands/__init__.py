@@ -1,6 +1,7 @@
 """One function per command: takes paths and options, returns values; never prints or exits.
 
 ``planning``: check, plan, compare. ``execution``: status, next, done, undo, history, reset.
+``scanning``: scan, check --scan, patch.
 """
 
 from reorg.commands.execution import (
@@ -31,6 +32,15 @@ from reorg.commands.planning import (
     plan,
     refuse_replacing_executed_plan,
 )
+from reorg.commands.scanning import (
+    DEFAULT_SCAN_OUT,
+    ScanCheck,
+    ScanOptions,
+    ScanResult,
+    check_scan,
+    patch,
+    scan,
+)
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -41,6 +51,13 @@ __all__ = [
     "PlanResult",
     "base_bindings",
     "check",
+    "check_scan",
+    "DEFAULT_SCAN_OUT",
+    "ScanCheck",
+    "ScanOptions",
+    "ScanResult",
+    "scan",
+    "patch",
     "check_out_dir",
     "check_verified",
     "compare",

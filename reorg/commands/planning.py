@@ -31,6 +31,8 @@ from reorg.render import render_compare_markdown
 from reorg.safeio import read_bytes
 from reorg.tables import load_inputs, load_instance
 from reorg.verify import verify
+from reorg.scan.patch import lines_per_step
+from reorg.scan.table import read_references
 
 Progress = Callable[[str], None]
 
@@ -103,14 +105,20 @@ def plan(
     options: PlanOptions,
     name: str,
     progress: Progress | None = None,
+    refs: Path | None = None,
 ) -> PlanResult:
-    """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json."""
+    """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json.
+
+    ``refs`` (a scan's references.csv) makes the runbook list every line to edit per step.
+    """
     check_plan_name(name)  # before solving: a solve may take minutes
     check_out_dir(out)
     instance = load_instance(current, target)
+    rows = read_references(refs) if refs is not None else None
     result, problem, seconds = make_verified_plan(instance, options, strategy, progress)
     refuse_replacing_executed_plan(result, instance, out, name)
-    paths = write_plan_files(result, instance, out, name)
+    edits = lines_per_step(result, rows) if rows is not None else None
+    paths = write_plan_files(result, instance, out, name, edits=edits)
     return PlanResult(result, instance, problem, tuple(paths), seconds)
 
 

@@ -25,10 +25,27 @@ _WHERE_PORTS_LIVE = (
 )
 
 
-def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: str) -> str:
+_EDITS_INTRO = (
+    "Each step lists the lines `reorg scan` found for it, binding lines first, then references; "
+    "`reorg patch STEP` shows them as a diff and `--write` rewrites them (`--reverse` for the roll back).",
+    "",
+)
+
+
+def _edit_lines(number: int, rows) -> list[str]:
+    if not rows:
+        return ["  - **Lines to edit:** none known; see \"Where a port is configured\""]
+    out = [f"  - **Lines to edit** (`reorg patch {number}`):"]
+    out += [f"    - `{r.file}:{r.line}` {r.kind} ({r.role.value})" for r in rows]
+    return out
+
+
+def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: str, edits: dict | None = None) -> str:
     """The Markdown runbook: header, Mermaid diagram, then one section per wave with a task list.
 
     ``plan_json_name`` is the plan file as the operator passes it, e.g. ``plans/NAME.json``.
+    ``edits`` (step number -> rows of a scan's references.csv) lists under each step the lines
+    to edit; the generic list of places stays for steps with none.
     Deterministic: no dates and no timings, so the same plan gives the same bytes.
     """
     m = plan.metrics
@@ -88,7 +105,9 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
         "",
         "## Where a port is configured",
         "",
-        "A step's **Change** means editing each of these that mentions the service's port:",
+        *(_EDITS_INTRO if edits is not None else ()),
+        "A step's **Change** means editing each of these that mentions the service's port"
+        + (" (for a step with no known line):" if edits is not None else ":"),
         "",
         *[f"- {place}" for place in _WHERE_PORTS_LIVE],
         "",
@@ -131,6 +150,8 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
                 f"  - **Verify:** {text.verify}",
                 f"  - **Roll back:** {text.rollback}",
             ]
+            if edits is not None:
+                out += _edit_lines(s.step, edits.get(s.step, ()))
         for s in members:
             state[(s.service, s.host)] = s.to_port
         out.append("")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reorg.model import ReorgError
+from reorg.names import name_problem
 from reorg.scan import cloudflared, compose, dockerfile, envfile, packagejson, plist, prometheus, source, tomlconfig
 from reorg.scan.model import Alias, Notice, Occurrence, Scan
 from reorg.scan.reader import SourceFile
@@ -82,6 +83,7 @@ def scan_tree(
                 aliases.append(item)
             else:
                 notices.append(item)
+    occurrences = _usable(occurrences, notices)
     resolution = resolve(occurrences, aliases, dev_host)
     all_notices = sorted(set(notices + walker.notices), key=lambda n: (n.file, n.line, n.message))
     if progress is not None and read >= PROGRESS_EVERY:
@@ -96,3 +98,16 @@ def scan_tree(
         attached=resolution.attached,
         resolution=resolution,
     )
+
+
+def _usable(occurrences: list[Occurrence], notices: list[Notice]) -> list[Occurrence]:
+    """Occurrences whose service and host are names reorg accepts (reorg.names); a notice for the rest."""
+    kept = []
+    for occ in occurrences:
+        bad = next(((what, n) for what, n in (("service", occ.owner), ("host", occ.host)) if n and name_problem(n)), None)
+        if bad is None:
+            kept.append(occ)
+        else:
+            what, name = bad
+            notices.append(Notice(occ.file, occ.line, f"{what} name {name!r} {name_problem(name)}; not read"))
+    return kept

@@ -50,7 +50,8 @@ class Text:
 
     @classmethod
     def of(cls, file: str, text: str) -> "Text":
-        return cls(file, tuple(text.splitlines()))
+        # split on "\n" only (dropping a "\r" before it), as editors and the patch count lines
+        return cls(file, tuple(line[:-1] if line.endswith("\r") else line for line in text.split("\n")))
 
     def locate(self, line0: int, col0: int, digits: str, nth: int = 0) -> tuple[int, int] | None:
         """The 1-based (line, column) of the ``nth`` standalone ``digits`` at or after the

@@ -6,6 +6,8 @@
   the same host is named after that file's folder (``mana-llm-redis``). On one host a compose
   listener wins over a plist, a dev server and a source default of the same service; among
   those the port written most often wins. A listener that loses is left unattached (``drift``).
+  A binding that is one of several ports of a compose service owns only its published port:
+  its container side stays where it is when the binding moves, so the name stays stable.
 - Every other occurrence is attached to the binding it belongs to: the owner's binding with
   that container port or port; a reference to ``NAME:PORT`` to NAME's binding on the file's
   host (else on any host); ``localhost:PORT`` to what listens on that port of the file's host.
@@ -55,7 +57,7 @@ def dedupe(occurrences: list[Occurrence]) -> list[Occurrence]:
 def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) -> Resolution:
     occurrences = dedupe(occurrences)
     listeners = [o for o in occurrences if o.kind in LISTENER_KINDS and o.role is Role.BINDING and o.host]
-    names = _listener_names(listeners)
+    names, names_multi = _listener_names(listeners)
 
     # group listeners per (name, host); choose one port per group
     groups: dict[Key, list[Occurrence]] = defaultdict(list)
@@ -122,6 +124,16 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
         hosts = {host} if host and host != "*" else {h for (o, h) in owner_bindings if o == owner}
         return tuple(sorted({b.source for h in hosts for b, _c in owner_bindings.get((owner, h), [])}))
 
+    # A compose service with several host ports is one binding per port, named by its container
+    # port. Moving such a binding edits its published port only: the container keeps listening
+    # where it did, so container-side lines (and in-network URLs) stay with the service.
+    multi = {(b.service, b.host) for b in bindings if names_multi.get((b.service, b.host))}
+
+    def own_host_side(occ: Occurrence, found: ScannedBinding | None) -> ScannedBinding | None:
+        if found is not None and (found.service, found.host) in multi and occ.target is not Target.HOST:
+            return None
+        return found
+
     dangling: list[Dangling] = []
     for occ in occurrences:
         if occ in attached:
@@ -129,7 +141,8 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
         if occ.role is Role.BINDING or occ.target is Target.SELF:
             found = own(occ.owner, occ.host, occ.port, occ.file)
             if found is not None:
-                attached[occ] = (found.service, found.host)
+                if own_host_side(occ, found) is not None:
+                    attached[occ] = (found.service, found.host)
             elif occ.target is Target.SELF and (occ.owner, occ.host or "*") in ports_of and occ.port not in ports_of[(occ.owner, occ.host or "*")]:
                 known = sorted(ports_of[(occ.owner, occ.host or "*")])
                 dangling.append(Dangling(occ, f"{occ.owner} itself listens on {_ports(known)}, not {occ.port}", sources(occ.owner, occ.host)))
@@ -139,7 +152,8 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
             if found is None and not (occ.host and (name, occ.host) in ports_of):
                 found = own(name, "", occ.port)
             if found is not None:
-                attached[occ] = (found.service, found.host)
+                if own_host_side(occ, found) is not None:
+                    attached[occ] = (found.service, found.host)
                 continue
             scope = (name, occ.host) if (name, occ.host) in ports_of else (name, "*")
             known = ports_of.get(scope, set())
@@ -189,9 +203,11 @@ def _ports(ports: list[int]) -> str:
     return ", ".join(str(p) for p in ports)
 
 
-def _listener_names(listeners: list[Occurrence]) -> dict[Occurrence, str]:
-    """The binding name of every listener (see the module docstring)."""
+def _listener_names(listeners: list[Occurrence]) -> tuple[dict[Occurrence, str], dict[Key, bool]]:
+    """The binding name of every listener (see the module docstring), and which (name, host)
+    are one port of a compose service with several."""
     names: dict[Occurrence, str] = {}
+    multi: dict[Key, bool] = {}
     compose = [o for o in listeners if o.kind == "compose-published"]
     files_of: dict[Key, set[str]] = defaultdict(set)
     for occ in compose:
@@ -216,4 +232,5 @@ def _listener_names(listeners: list[Occurrence]) -> dict[Occurrence, str]:
         by_container = len(set(containers)) == len(members)
         for occ in members:
             names[occ] = f"{name}-{occ.container_port if by_container else occ.port}"
-    return names
+            multi[(names[occ], occ.host)] = True
+    return names, multi
