@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from reorg.model import Binding, Range, Scope, TargetRow
+from reorg.hostfacts import HostFacts, avoid_reason, avoided
+from reorg.model import DEFAULT_TEMP_PORTS, Binding, Range, Scope, TargetRow
 from reorg.problem import Conflict, find_conflicts
 from reorg.tables import Inputs
 
@@ -116,6 +117,20 @@ class Untargeted:
         }
 
 
+@dataclass(frozen=True, order=True)
+class HostWarning:
+    """A port a host's OS or operator uses (hosts.csv): a target port arriving there, a
+    reservation on it, or the temp pool overlapping it. Reported, not counted as a problem."""
+
+    host: str
+    ports: str  # "5000" or "39000-39099"
+    subject: str  # what lands there
+    why: str
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "ports": self.ports, "subject": self.subject, "why": self.why}
+
+
 def conflict_to_dict(conflict: Conflict) -> dict:
     return {
         "kind": conflict.kind,
@@ -151,6 +166,7 @@ class CheckReport:
     out_of_range: tuple[OutOfRange, ...]
     pairs: tuple[PairCheck, ...]
     untargeted: tuple[Untargeted, ...]
+    warnings: tuple[HostWarning, ...] = ()
 
     @property
     def shared_ports_are_problems(self) -> bool:
@@ -206,6 +222,7 @@ class CheckReport:
                 "pairs": [p.to_dict() for p in self.pairs],
                 "untargeted": [u.to_dict() for u in self.untargeted],
             },
+            "host_warnings": [w.to_dict() for w in self.warnings],
             "summary": {
                 "bindings": self.bindings,
                 "hosts": self.hosts,
@@ -221,6 +238,7 @@ class CheckReport:
                 "out_of_range": len(self.out_of_range),
                 "pair_mismatches": len(self.pair_mismatches),
                 "untargeted_services": len(self.untargeted),
+                "host_warnings": len(self.warnings),
                 "current_problems": self.current_problems,
                 "target_problems": self.target_problems,
                 "problems": self.problems,
@@ -229,8 +247,14 @@ class CheckReport:
         }
 
 
-def find_check(inputs: Inputs, scope: Scope = Scope.HOST, pair_digits: int = 1) -> CheckReport:
-    """Derive every finding of ``reorg check`` from validated inputs."""
+def find_check(
+    inputs: Inputs,
+    scope: Scope = Scope.HOST,
+    pair_digits: int = 1,
+    facts: dict[str, HostFacts] | None = None,
+    temp_ports: tuple[int, int] = DEFAULT_TEMP_PORTS,
+) -> CheckReport:
+    """Derive every finding of ``reorg check`` from validated inputs (and hosts.csv's facts)."""
     if pair_digits not in (1, 2):
         raise ValueError(f"pair_digits must be 1 or 2, not {pair_digits}")  # the CLI limits it
     instance = inputs.instance
@@ -258,6 +282,7 @@ def find_check(inputs: Inputs, scope: Scope = Scope.HOST, pair_digits: int = 1) 
         out_of_range=find_out_of_range(inputs.bindings, inputs.targets, inputs.ranges),
         pairs=check_pairs(inputs, pair_digits),
         untargeted=find_untargeted(inputs.bindings, inputs.targets),
+        warnings=find_host_warnings(inputs, facts or {}, temp_ports),
     )
 
 
@@ -357,3 +382,34 @@ def find_untargeted(
         if b.service not in named:
             held[b.service].append((b.host, b.port))
     return tuple(Untargeted(s, tuple(sorted(p))) for s, p in sorted(held.items()))
+
+
+def find_host_warnings(
+    inputs: Inputs, facts: dict[str, HostFacts], temp_ports: tuple[int, int]
+) -> tuple[HostWarning, ...]:
+    """Target ports that arrive on a port the host's OS or operator uses, reservations there,
+    and the temp pool overlapping them. A binding that already listens on its port is not
+    warned about (the listener is evidently off on that host)."""
+    if not facts:
+        return ()
+    found = set()
+    for g in inputs.instance.goals:
+        if g.to_port is None:
+            continue
+        why = avoid_reason(facts, g.host, g.to_port, g.from_port)
+        if why:
+            found.add(HostWarning(g.host, str(g.to_port), f"{g.service} ends here", why))
+    hosts = sorted({b.host for b in inputs.bindings} | set(facts))
+    for r in inputs.instance.reservations:
+        for host in [r.host] if r.host else hosts:
+            why = avoid_reason(facts, host, r.port)
+            if why:
+                found.add(HostWarning(host, str(r.port), f"reserved for {r.service}", why))
+    lo, hi = temp_ports
+    for host in hosts:
+        for span in avoided(facts.get(host)):
+            start, end = max(lo, span.start), min(hi, span.end)
+            if start <= end:
+                ports = str(start) if start == end else f"{start}-{end}"
+                found.add(HostWarning(host, ports, f"temp pool {lo}-{hi}", f"{span.why}: no temp port is taken there"))
+    return tuple(sorted(found))

@@ -33,6 +33,10 @@ CURRENT = typer.Option(Path("data/current.csv"), "--current", help="Where each s
 TARGET = typer.Option(Path("data/target.csv"), "--target", help="Where each service should listen.")
 SCOPE = typer.Option(Scope.HOST, "--scope", help="A port belongs to one host, or to one service on all hosts.")
 JSON = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
+HOSTS_FACTS = typer.Option(
+    None, "--hosts", help="host,address[,os,reserved] CSV: system ports per OS and reserved ports are avoided.",
+    show_default="data/hosts.csv, if it exists",
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -91,6 +95,11 @@ def check_command(
     excludes: Optional[list[str]] = typer.Option(None, "--exclude", help="With --scan: skip paths matching GLOB (repeatable)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="With --scan: accepted problems; only new ones fail."),
     write_baseline: bool = typer.Option(False, "--write-baseline", help="With --scan: write today's problems to --baseline and pass."),
+    hosts: Optional[Path] = HOSTS_FACTS,
+    temp_ports: str = typer.Option(
+        f"{DEFAULT_TEMP_PORTS[0]}-{DEFAULT_TEMP_PORTS[1]}", "--temp-ports",
+        help="The temp pool plans will use: warned about where it falls on a host's system ports.",
+    ),
 ) -> None:
     """Report collisions now and problems of the target; exit 0 clean, 1 problems, 2 bad input.
 
@@ -104,7 +113,8 @@ def check_command(
             maps, dev_host, excludes, baseline, write_baseline, json_output,
         )
     with user_errors():
-        report = commands.check(current, target, ranges, scope, pair_digits)
+        pool = plan_options(scope, temp_ports, None, PairMode.HARD, Objective.MOVES, 10.0).temp_ports
+        report = commands.check(current, target, ranges, scope, pair_digits, hosts, pool)
     typer.echo(render.render_check_json(report) if json_output else render.render_check(report), nl=False)
     raise typer.Exit(report.exit_code)
 
@@ -170,11 +180,12 @@ def plan_command(
     refs: Optional[Path] = typer.Option(
         None, "--refs", help="A scan's references.csv: the runbook lists every line to edit per step."
     ),
+    hosts: Optional[Path] = HOSTS_FACTS,
 ) -> None:
     """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
     with user_errors():
         options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
-        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose), refs=refs)
+        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts)
     typer.echo(render.render_plan_summary(result.plan, result.seconds, result.paths))
 
 
@@ -214,13 +225,14 @@ def compare_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
     json_output: bool = JSON,
     verbose: bool = VERBOSE,
+    hosts: Optional[Path] = HOSTS_FACTS,
 ) -> None:
     """Plan with several strategies, verify each, and show them side by side with the front."""
     with user_errors():
         caps = parse_caps(max_per_wave)
         options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
         chosen = list(dict.fromkeys(strategies or list(Candidate)))
-        result = commands.compare(current, target, options, chosen, caps, out, progress_printer(verbose))
+        result = commands.compare(current, target, options, chosen, caps, out, progress_printer(verbose), hosts)
     if json_output:
         typer.echo(render.render_compare_json(result.rows), nl=False)
         return
@@ -233,12 +245,6 @@ def compare_command(
 
 
 # ---- target, port, doc (issue 10) -----------------------------------------------------------
-
-HOSTS_FACTS = typer.Option(
-    None, "--hosts", help="host,address[,os,reserved] CSV: system ports per OS and reserved ports are avoided.",
-    show_default="data/hosts.csv, if it exists",
-)
-
 
 @app.command("target")
 def target_command(

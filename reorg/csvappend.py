@@ -26,8 +26,10 @@ def csv_line(header: list[str], values: dict[str, str], newline: str, quote_all:
     return buffer.getvalue()
 
 
-def append_row(path: Path, values: dict[str, str]) -> str:
-    """Append ``values`` (column name -> cell) as one line; returns the line written."""
+def append_row(path: Path, values: dict[str, str], required: tuple[str, ...] = ()) -> str:
+    """Append ``values`` (column name -> cell) as one line; returns the line written.
+
+    A value for a column the file lacks is left out, unless the column is ``required``."""
     text = decode_text(read_bytes(path, "CSV file"), path, "CSV file")
     body = text[1:] if text.startswith("\ufeff") else text
     first = body.split("\n", 1)[0]
@@ -37,9 +39,9 @@ def append_row(path: Path, values: dict[str, str]) -> str:
     header_text = first.rstrip("\r")
     header = next(csv.reader([header_text]))
     names = [h.strip().lower() for h in header]
-    for required in values:
-        if values[required] and required not in names:
-            raise ReorgError(f"{path}:1: no column '{required}' to put {values[required]!r} in; add it to the header")
+    for name in required:
+        if values.get(name) and name not in names:
+            raise ReorgError(f"{path}:1: no column '{name}' to put {values[name]!r} in; add it to the header")
     cells = [c.strip() for c in header_text.split(",")]
     quote_all = all(len(c) >= 2 and c.startswith('"') and c.endswith('"') for c in cells)
     line = csv_line(header, values, newline, quote_all)

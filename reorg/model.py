@@ -180,6 +180,9 @@ class PlanOptions:
     objective: Objective = Objective.MOVES
     time_limit: float = 10.0
     pair_digits: int = 1
+    # ports of the temp range a host's OS or operator uses (hosts.csv): never picked as temp ports;
+    # not part of the plan file (the verifier's pool is the whole range, so a subset stays valid)
+    temp_avoid: frozenset[int] = frozenset()
 
     def to_dict(self) -> dict:
         return {

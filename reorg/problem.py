@@ -115,12 +115,13 @@ def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
 
 
 def temp_pool(instance: Instance, options: PlanOptions) -> tuple[int, ...]:
-    """Ports of the temp range that no table and no reservation mentions on any host."""
+    """Ports of the temp range that no table and no reservation mentions on any host, and that
+    no host avoids (``options.temp_avoid``: its OS's listeners and ephemeral range, hosts.csv)."""
     lo, hi = options.temp_ports
     used = {b.port for b in instance.bindings}
     used |= {g.to_port for g in instance.goals if g.to_port is not None}
     used |= {r.port for r in instance.reservations}
-    return tuple(p for p in range(lo, hi + 1) if p not in used)
+    return tuple(p for p in range(lo, hi + 1) if p not in used and p not in options.temp_avoid)
 
 
 def build_problem(instance: Instance, options: PlanOptions) -> Problem:
@@ -163,6 +164,7 @@ def build_problem(instance: Instance, options: PlanOptions) -> Problem:
         raise ReorgError(
             f"{len(cyclic)} cycle(s) need a temp port but the pool {lo}-{hi} has none free "
             f"(first on {sample.host}, port {sample.from_port}); pass a larger --temp-ports range"
+            + (" outside the hosts' ephemeral ranges (hosts.csv os)" if options.temp_avoid else "")
         )
     return Problem(
         instance=instance,

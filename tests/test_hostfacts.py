@@ -81,3 +81,43 @@ def test_avoid_reason_lets_a_current_holder_keep_a_system_port_but_never_a_reser
     assert avoid_reason(facts, "unknown-host", 5000) is None
     assert set(avoided_ports(facts, ["mac", "lin"], 39000, 39001)) == {39000, 39001}
     assert avoided_ports(facts, ["mac"], 39000, 39001) == {}
+
+
+# ---- check warns, planners leave the temp pool's system ports out -----------------------------
+
+SWAP = ("service,host,port\na,lin,3001\nb,lin,3002\n", "service,port\na,3002\nb,3001\n")
+
+
+def test_check_warns_about_arrivals_reservations_and_the_temp_pool(write_csv):
+    from reorg.commands import check
+
+    cur = write_csv("current.csv", "service,host,port\nweb,mac,5173\napi,mac,5000\nold,lin,22\n")
+    tgt = write_csv("target.csv", "service,port,host\nweb,5000,\napi,3000,\nold,22,\nfuture,7000,mac\n")
+    hosts = write_csv("hosts.csv", "host,address,os\nmac,,macos\nlin,,linux\n")
+    report = check(cur, tgt, None, hosts=hosts, temp_ports=(39000, 39099))
+    seen = {(w.host, w.ports, w.subject) for w in report.warnings}
+    assert seen == {
+        ("mac", "5000", "web ends here"),  # web arrives on AirPlay's port
+        ("mac", "7000", "reserved for future"),
+        ("lin", "39000-39099", "temp pool 39000-39099"),  # Linux's ephemeral range
+    }  # old keeps 22 on lin: it already listens there, so sshd is not in the way
+    assert report.problems == 0 and report.exit_code == 0  # warnings are not problems
+    assert check(cur, tgt, None, hosts=write_csv("h2.csv", "host,address\nmac,\n")).warnings == ()
+
+
+def test_plan_never_takes_a_temp_port_from_a_hosts_ephemeral_range(write_csv, tmp_path):
+    from reorg.commands import plan
+    from reorg.model import PlanOptions, Strategy
+
+    cur, tgt = write_csv("current.csv", SWAP[0]), write_csv("target.csv", SWAP[1])
+    for strategy in (Strategy.GREEDY, Strategy.CPSAT):
+        options = PlanOptions(temp_ports=(32760, 32770))
+        lin = write_csv("hosts.csv", "host,address,os\nlin,,linux\n")
+        result = plan(cur, tgt, tmp_path / "plans", strategy, options, "p", None, hosts=lin)
+        temps = {s.to_port for s in result.plan.steps if s.kind.value == "to-temp"}
+        assert temps and all(32760 <= p <= 32767 for p in temps), temps
+        none = write_csv("none.csv", "host,address\n")
+        unaware = plan(cur, tgt, tmp_path / "plans", strategy, options, "q", None, hosts=none)
+        assert {s.to_port for s in unaware.plan.steps if s.kind.value == "to-temp"} == {32760}
+    with pytest.raises(ReorgError, match="outside the hosts' ephemeral ranges"):
+        plan(cur, tgt, tmp_path / "plans", Strategy.CPSAT, PlanOptions(temp_ports=(39000, 39001)), "r", None, hosts=lin)

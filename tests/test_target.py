@@ -164,6 +164,13 @@ def test_bundled_data_with_its_target_as_pins(data_dir: Path, tmp_path: Path, mo
     assert report.conflicts == () and report.reservations_taken == () and report.pair_mismatches == ()
     assert report.untargeted == ()  # a complete target: every service has a row
     assert run.result.proven
+    # and `reorg plan` plans it: a verified plan
+    from reorg.commands.planning import make_verified_plan
+    from reorg.model import PlanOptions, Strategy
+    from reorg.tables import load_instance
+
+    plan, _, _ = make_verified_plan(load_instance(data_dir / "current.csv", out), PlanOptions(), Strategy.CPSAT)
+    assert plan.metrics.moves >= run.result.figures.changed
 
 
 def test_cli_writes_csv_on_stdout_and_the_report_on_stderr_and_exit_2_on_infeasible(write_csv, tmp_path: Path):

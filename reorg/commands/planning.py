@@ -14,6 +14,7 @@ from reorg.atomic import write_text_atomic
 from reorg.check import CheckReport, find_check
 from reorg.journal import journal_path_for
 from reorg.model import (
+    DEFAULT_TEMP_PORTS,
     Candidate,
     Compared,
     Instance,
@@ -47,6 +48,8 @@ def check(
     ranges: Path | None = None,
     scope: Scope = Scope.HOST,
     pair_digits: int = 1,
+    hosts: Path | None = None,
+    temp_ports: tuple[int, int] = DEFAULT_TEMP_PORTS,
 ) -> CheckReport:
     """Read and validate both tables (and the ranges) and return every finding of ``reorg check``.
 
@@ -55,8 +58,10 @@ def check(
     """
     if ranges is None and DEFAULT_RANGES.is_file():
         ranges = DEFAULT_RANGES
+    from reorg.commands.target import load_facts
+
     inputs = load_inputs(current, target, ranges)
-    return find_check(inputs, scope, pair_digits)
+    return find_check(inputs, scope, pair_digits, load_facts(hosts), temp_ports)
 
 
 # ---- plan (issue 3) --------------------------------------------------------------------------
@@ -106,14 +111,19 @@ def plan(
     name: str,
     progress: Progress | None = None,
     refs: Path | None = None,
+    hosts: Path | None = None,
 ) -> PlanResult:
     """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json.
 
     ``refs`` (a scan's references.csv) makes the runbook list every line to edit per step.
+    ``hosts`` (default data/hosts.csv when it exists): temp ports a host's OS uses are left out.
     """
+    from reorg.commands.target import with_temp_avoid
+
     check_plan_name(name)  # before solving: a solve may take minutes
     check_out_dir(out)
     instance = load_instance(current, target)
+    options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
     rows = read_references(refs) if refs is not None else None
     result, problem, seconds = make_verified_plan(instance, options, strategy, progress)
     refuse_replacing_executed_plan(result, instance, out, name)
@@ -177,12 +187,16 @@ def compare(
     caps: list[int | None],
     out: Path | None = None,
     progress: Progress | None = None,
+    hosts: Path | None = None,
 ) -> Comparison:
     """Plan with each candidate (and each cap), verify every plan, and mark the front."""
+    from reorg.commands.target import with_temp_avoid
+
     say = progress or (lambda _msg: None)
     if out is not None:
         check_out_dir(out)  # before solving
     instance = load_instance(current, target)
+    options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
     rows: list[Compared] = []
     shown: list[str] = []  # pareto points that another row already shows
     for cap in caps:

@@ -83,6 +83,18 @@ def target(
     return TargetRun(result, text, compared, None if against is None else str(against), None if pins is None else str(pins), out)
 
 
+def with_temp_avoid(options, hosts_in_fleet, hosts: Path | None):
+    """``options`` with the temp ports any host of the fleet avoids (its OS, hosts.csv reserved)."""
+    from dataclasses import replace
+
+    from reorg.hostfacts import avoided_ports
+
+    facts = load_facts(hosts)
+    lo, hi = options.temp_ports
+    avoid = frozenset(avoided_ports(facts, hosts_in_fleet, lo, hi))
+    return replace(options, temp_avoid=avoid) if avoid else options
+
+
 # ---- port ----------------------------------------------------------------------------------
 
 
@@ -195,10 +207,10 @@ def port(
     added = []
     if add:
         note = "added by reorg port"
-        append_row(target_path, {"service": service, "port": str(chosen), "host": host or "", "category": category, "pair": pair or "", "note": note})
+        append_row(target_path, {"service": service, "port": str(chosen), "host": host or "", "category": category, "pair": pair or "", "note": note}, ("service", "port", "host"))
         added.append(str(target_path))
         if host is not None:
-            append_row(current, {"service": service, "host": host, "port": str(chosen), "category": category, "pair": pair or "", "note": note})
+            append_row(current, {"service": service, "host": host, "port": str(chosen), "category": category, "pair": pair or "", "note": note}, ("service", "host", "port"))
             added.append(str(current))
     text = ", ".join(f"{r.start}-{r.end}" for r in spans if r.category == category)
     return PortChoice(service, chosen, category, text, host, pair, pair_ports, left, tuple(added))

@@ -98,6 +98,14 @@ def render_check(report: CheckReport) -> str:
         [[u.service, ", ".join(f"{h}:{p}" for h, p in u.bindings)] for u in report.untargeted],
         "informational",
     )
+    if report.warnings:
+        section(
+            "Ports a host's system or operator uses (hosts.csv os/reserved)",
+            len(report.warnings),
+            ["host", "port", "what", "why"],
+            [[w.host, w.ports, w.subject, w.why] for w in report.warnings],
+            "warnings, not counted as problems",
+        )
     out.append("")
     out.append("Summary")
     out.append(
@@ -117,7 +125,7 @@ def render_check(report: CheckReport) -> str:
                                     f"{len(report.out_of_range)} out of range, "
                                     f"{_count(len(report.pair_mismatches), 'pair mismatch', 'es')})"],
                 ["no target row", f"{_count(len(report.untargeted), 'service')} (informational)"],
-            ],
+            ] + ([["host warnings", f"{len(report.warnings)} (not counted)"]] if report.warnings else []),
             tablefmt="plain",
             disable_numparse=True,
         )
