@@ -311,6 +311,38 @@ def port_command(
     typer.echo(render_port_json(choice) if json_output else render_port(choice), nl=False)
 
 
+@app.command("doc")
+def doc_command(
+    current: Path = CURRENT,
+    target: Path = TARGET,
+    ranges: Optional[Path] = RANGES,
+    hosts: Optional[Path] = HOSTS_FACTS,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the document here.", show_default="stdout"),
+    check_file: Optional[Path] = typer.Option(
+        None, "--check", help="Compare with this committed document: exit 1 when it differs (for CI)."
+    ),
+) -> None:
+    """The port schema document (Markdown), generated from the tables and hosts.csv."""
+    from reorg.commands.target import doc
+
+    with user_errors():
+        result = doc(current, target, ranges, hosts, out, check_file)
+    if check_file is not None:
+        if result.differs:
+            typer.echo(
+                f"{check_file} differs from what the tables generate (first at line {result.first_difference}); "
+                f"run `reorg doc --out {check_file}` and commit it",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(f"{check_file} is up to date")
+        return
+    if out is None:
+        typer.echo(result.text, nl=False)
+    else:
+        typer.echo(f"wrote {out}")
+
+
 # ---- execute: status, next, done, undo, history (issue 5) ------------------------------------
 
 

@@ -214,3 +214,43 @@ def port(
             added.append(str(current))
     text = ", ".join(f"{r.start}-{r.end}" for r in spans if r.category == category)
     return PortChoice(service, chosen, category, text, host, pair, pair_ports, left, tuple(added))
+
+
+# ---- doc -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocResult:
+    text: str
+    out: Path | None
+    checked: Path | None
+    differs: bool
+    first_difference: int | None  # line number (1-based) of the first differing line
+
+
+def doc(
+    current: Path, target_path: Path, ranges: Path | None, hosts: Path | None,
+    out: Path | None = None, check: Path | None = None,
+) -> DocResult:
+    """Generate the schema document; write it to ``out``, or compare it with ``check``."""
+    from reorg.safeio import decode_text, read_bytes
+    from reorg.schemadoc import render_schema_doc, source_of
+
+    ranges_path = ranges if ranges is not None else DEFAULT_RANGES
+    hosts_path = hosts if hosts is not None else (DEFAULT_HOSTS if DEFAULT_HOSTS.is_file() else None)
+    bindings = read_current(current)
+    targets = read_target(target_path)
+    spans = load_ranges(ranges)
+    facts = read_host_facts(hosts_path) if hosts_path is not None else {}
+    sources = [source_of(p) for p in (ranges_path, current, target_path) + ((hosts_path,) if hosts_path else ())]
+    text = render_schema_doc(bindings, targets, spans, facts, sources)
+    differs, first = False, None
+    if check is not None:
+        committed = decode_text(read_bytes(check, "document"), check, "document")
+        differs = committed != text
+        if differs:
+            old, new = committed.splitlines(), text.splitlines()
+            first = next((i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)) + 1)
+    if out is not None:
+        write_text_atomic(out, text)
+    return DocResult(text, out, check, differs, first)
