@@ -120,7 +120,7 @@ class Range:
     start: int
     end: int
     category: str
-    purpose: str = ""
+    purpose: str = ""  # ranges.csv's optional purpose column: what `reorg doc` prints (issue 10)
 
 
 @dataclass(frozen=True)

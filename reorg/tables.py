@@ -48,7 +48,6 @@ class _Table:
 
     path: str
     sha256: str
-    columns: tuple[str, ...]
     rows: tuple[tuple[int, dict[str, str]], ...]
 
 
@@ -126,7 +125,7 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
         if any(values.values()):
             rows.append((line, values))
         line += sum(c.count("\n") for c in cells_of_row)
-    return _Table(name, hashlib.sha256(raw).hexdigest(), tuple(header), tuple(rows))
+    return _Table(name, hashlib.sha256(raw).hexdigest(), tuple(rows))
 
 
 def _record_line(text: str, record: int) -> int:

@@ -139,7 +139,7 @@ def test_waves_first_is_never_slower_than_moves_first():
 # ---- cpsat falls back to the greedy plan instead of refusing ------------------------------------
 # When the list schedule fails (above), _merge runs a joint model with no hint; if it finds
 # nothing within --time-limit, cpsat raises "CP-SAT found no plan ... within --time-limit" even
-# though the greedy plan it holds is valid (THEORY.md: keep the greedy plan as the fallback).
+# though the greedy plan it holds is valid (docs/theory.md: keep the greedy plan as the fallback).
 # Here at --time-limit 0.2; the 150-binding generate(0, 4, 150, ...) fleet it was cut from fails
 # the same way at the default --time-limit 10 with --temp-ports 39000-39001 --max-per-wave 3.
 

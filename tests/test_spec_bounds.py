@@ -189,3 +189,14 @@ def test_two_leavers_of_one_port_need_two_waves_even_with_temps():
     problem = build_problem(inst, PlanOptions())
     assert brute_force_waves_first(inst, PlanOptions()) == (2, 2)
     assert lower_bound_waves_any(problem) == 2
+
+
+def test_the_temp_pool_example_of_docs_semantics():
+    """docs/semantics.md: ten swaps on one host with --temp-ports 39000-39002 need 12 waves."""
+    rows = [f"a{k} h {10 * k + 1} {10 * k + 2}" for k in range(10)]
+    rows += [f"b{k} h {10 * k + 2} {10 * k + 1}" for k in range(10)]
+    inst = instance_of(*rows)
+    options = PlanOptions(temp_ports=(39000, 39002))
+    _, mine, theirs = both_bounds(inst, options, 30)
+    assert mine == theirs == (30, 12)
+    assert lower_bounds(inst, Scope.HOST, 30) == (30, 3)  # without the pool term

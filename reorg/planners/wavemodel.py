@@ -4,7 +4,7 @@ Per binding an arrival wave, a leave wave and a temp literal. A temp means ``lea
 (to-temp, then from-temp); otherwise they are equal. A mover arrives strictly after every binding
 on its goal port has left. Bindings leaving one port leave in distinct waves; temp ports are a
 cumulative resource per pool; the wave cap is a cumulative over unit steps; hard pairs arrive
-together. Wave variables are integer positions, not a time-indexed grid (THEORY.md: that does
+together. Wave variables are integer positions, not a time-indexed grid (docs/theory.md: that does
 not prove optimality at 100 bindings).
 
 Objectives run in sequence, each stage hinted with the previous solution and pinned with ``==``
