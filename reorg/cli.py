@@ -20,6 +20,7 @@ import typer
 from reorg import commands, render
 from reorg.render import scan as scan_render
 from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
+from reorg.escape import terminal_safe, terminal_text
 from reorg.safeio import parse_int, shorten
 
 app = typer.Typer(
@@ -40,8 +41,14 @@ HOSTS_FACTS = typer.Option(
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {terminal_safe(message)}", err=True)  # one line, no control characters
     raise typer.Exit(code)
+
+
+def show(text: str, nl: bool = True) -> None:
+    """Print a rendered report: names and notes with ANSI escapes or other control characters
+    show as ``\\x1b...`` instead of acting on the terminal (reorg.escape.terminal_text)."""
+    typer.echo(terminal_text(text), nl=nl)
 
 
 # ---- check (issue 2) -------------------------------------------------------------------------
@@ -115,7 +122,7 @@ def check_command(
     with user_errors():
         pool = plan_options(scope, temp_ports, None, PairMode.HARD, Objective.MOVES, 10.0).temp_ports
         report = commands.check(current, target, ranges, scope, pair_digits, hosts, pool)
-    typer.echo(render.render_check_json(report) if json_output else render.render_check(report), nl=False)
+    show(render.render_check_json(report) if json_output else render.render_check(report), nl=False)
     raise typer.Exit(report.exit_code)
 
 
@@ -186,7 +193,7 @@ def plan_command(
     with user_errors():
         options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
         result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts)
-    typer.echo(render.render_plan_summary(result.plan, result.seconds, result.paths))
+    show(render.render_plan_summary(result.plan, result.seconds, result.paths))
 
 
 # ---- compare (issue 4) -----------------------------------------------------------------------
@@ -236,12 +243,12 @@ def compare_command(
     if json_output:
         typer.echo(render.render_compare_json(result.rows), nl=False)
         return
-    typer.echo(render.render_compare(result.rows), nl=False)
+    show(render.render_compare(result.rows), nl=False)
     typer.echo("* = on the moves-versus-waves front (no other plan has both fewer moves and fewer waves)")
     for note in result.notes:
-        typer.echo(note)
+        show(note)
     for path in result.paths:
-        typer.echo(f"wrote {path}")
+        show(f"wrote {path}")
 
 
 # ---- target, port, doc (issue 10) -----------------------------------------------------------
@@ -363,7 +370,7 @@ EXEC_FORCE_UNLOCK = typer.Option(False, "--force-unlock", help="First remove a l
 
 def emit_step_report(report, json_output: bool) -> None:
     """Print a next/done/undo report; a failed check exits 1."""
-    typer.echo(render.render_execution_json(report) if json_output else render.render_step_report(report), nl=False)
+    show(render.render_execution_json(report) if json_output else render.render_step_report(report), nl=False)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -374,7 +381,7 @@ def status_command(
     """Where execution stands: steps done, the last one, the next one, any failed step. Never writes."""
     with user_errors():
         report = commands.execution_status(plan, journal)
-    typer.echo(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
+    show(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
 
 
 @app.command("next")
@@ -434,7 +441,7 @@ def history_command(
     """The journal as a table, oldest event first. Never writes."""
     with user_errors():
         report = commands.journal_history(plan, journal)
-    typer.echo(render.render_execution_json(report) if json_output else render.render_history(report), nl=False)
+    show(render.render_execution_json(report) if json_output else render.render_history(report), nl=False)
 
 
 @app.command("reset")
@@ -448,7 +455,7 @@ def reset_command(
     with user_errors():
         journal_path, backup = commands.reset_journal(plan, journal, force_unlock)
     text = render.render_reset_json(journal_path, backup) if json_output else render.render_reset(journal_path, backup)
-    typer.echo(text, nl=False)
+    show(text, nl=False)
 
 
 # ---- scan, check --scan, patch (issue 9) --------------------------------------------------------
@@ -518,7 +525,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ReorgError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(exc)}", file=sys.stderr)
         sys.exit(2)
     except _click_error("ClickException") as exc:
         ctx = getattr(exc, "ctx", None)

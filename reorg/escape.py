@@ -24,7 +24,7 @@ import unicodedata
 # Control (Cc), format (Cf: bidi overrides, zero-width), line and paragraph separators.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 # CommonMark's backslash-escapable ASCII punctuation that can start or end markup inline.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!~&{}()$])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&$])")  # '(' and '!' act only beside '[' ']'
 _MERMAID_ENTITIES = {
     "#": "#35;",  # first: every other replacement adds a '#'
     '"': "#quot;",
@@ -32,13 +32,6 @@ _MERMAID_ENTITIES = {
     ">": "#gt;",
     "&": "#amp;",
     "`": "#96;",
-    "[": "#91;",
-    "]": "#93;",
-    "{": "#123;",
-    "}": "#125;",
-    "(": "#40;",
-    ")": "#41;",
-    "|": "#124;",
 }
 
 
@@ -56,6 +49,19 @@ def terminal_safe(text: object) -> str:
     if value.isprintable() and value.isascii():
         return value
     return "".join(_visible(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in value)
+
+
+def terminal_text(text: object) -> str:
+    """Several lines for a terminal: like ``terminal_safe``, but newlines and tabs keep acting.
+
+    What ``reorg/cli.py`` prints (tables, status, checklists) goes through this, so a name, a
+    note or a journal detail with an ANSI escape shows as ``\\x1b[...`` whichever field it is in."""
+    value = str(text)
+    if value.isascii() and all(c.isprintable() or c in "\n\t" for c in value):
+        return value
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) not in _UNSAFE_CATEGORIES else _visible(c) for c in value
+    )
 
 
 def shell_quote(text: object) -> str:
@@ -80,9 +86,10 @@ def md_code(text: object) -> str:
 
 
 def mermaid_escape(text: object) -> str:
-    """Text for inside a quoted Mermaid label ``["..."]``: quotes, brackets, ``;``, HTML and
-    backticks become Mermaid entity codes (``#quot;``); control characters are made visible.
-    A ``;`` inside the quotes is text (entity codes end with one), so it stays."""
+    """Text for inside a quoted Mermaid label ``["..."]``: the quote that would end it, ``#``
+    (which starts an entity), HTML (``<``, ``>``, ``&``: labels may render as HTML) and backticks
+    (Markdown strings) become Mermaid entity codes (``#quot;``); control characters are made
+    visible. Brackets, parentheses and ``;`` inside the quotes are text, so they stay."""
     value = terminal_safe(text)
     return "".join(_MERMAID_ENTITIES.get(c, c) for c in value)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -81,9 +83,106 @@ def test_md_code_shows_backticks_and_strips_newlines():
 
 
 def test_mermaid_escape_closes_no_label_and_ends_no_statement():
-    label = mermaid_label('x"]; click s1 call alert(1); s2["<b>#')
+    label = mermaid_label('x"]; click s1 call alert(1); s2["<b>#`md`')
     body = label[1:-1]
-    for char in '"[]<>()':
+    for char in '"<>`':
         assert char not in body
     assert label.startswith('"') and label.endswith('"')
     assert mermaid_escape("#quot;") == "#35;quot;"  # an entity in a name is shown, not decoded
+
+
+# ---- the sinks: runbook, diagram, step text, compare.md, terminal --------------------------------
+# reorg.names refuses these names in the tables and in plan files; the plans below are built in
+# memory to show that the writers escape them anyway (defence in depth).
+
+from reorg.model import Binding, Goal, Instance, Metrics, Plan, PlanOptions, Scope, Step, StepKind  # noqa: E402
+from reorg.render import render_runbook  # noqa: E402
+from reorg.render.diagram import render_mermaid  # noqa: E402
+from reorg.render.steptext import describe_step  # noqa: E402
+
+EVIL = [
+    ("a", "h1;touch x"),
+    ("b", "$(id)"),
+    ("svc\n- [x] 99. fake step", "h2"),
+    ("<script>alert(1)</script>", "h2"),
+    ("\x1b[31mred\x1b[0m", "h2"),
+    ('q"]; click s1 call x', "h2"),
+]
+
+
+def _evil_plan() -> tuple[Plan, Instance]:
+    bindings = tuple(Binding(s, h, 4000 + i) for i, (s, h) in enumerate(EVIL))
+    goals = tuple(Goal(b.service, b.host, b.port, b.port + 100) for b in bindings)
+    steps = tuple(
+        Step(i + 1, 1, b.service, b.host, b.port, b.port + 100, StepKind.MOVE) for i, b in enumerate(bindings)
+    )
+    plan = Plan("greedy", PlanOptions(), steps, Metrics(len(steps), 0, 1, len(steps), 1, True, 0))
+    return plan, Instance(bindings, goals, current_path="c`urrent.csv", target_path="target.csv")
+
+
+def test_runbook_escapes_names_in_shell_commands_markdown_and_mermaid(tmp_path):
+    plan, instance = _evil_plan()
+    text = render_runbook(plan, instance, "evil", "evil.json")
+    assert "\x1b" not in text
+    assert "<script>" not in text
+    assert "nc -z h1;touch x" not in text and "nc -z 'h1;touch x' 4100" in text
+    assert "nc -z $(id)" not in text and "nc -z '$(id)' 4101" in text
+    # exactly one task line per step: the newline in a name added none
+    tokens = _markdown_tokens(text)
+    tasks = [t.content for t in tokens if t.type == "inline" and t.content.startswith(("[ ]", "[x]"))]
+    assert len(tasks) == len(plan.steps), tasks
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("- [x]")]
+    # every shell command in a code span runs as one harmless word per name
+    commands = [t.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "code_inline"]
+    assert commands  # (the parse found the code spans)
+
+
+def test_step_text_commands_quote_the_host_for_a_shell(tmp_path):
+    step = Step(1, 1, "a", "h1;touch x", 4000, 4001, StepKind.MOVE)
+    text = describe_step(step, Scope.HOST)
+    command = text.verify.split("`")[1]
+    assert command == "nc -z 'h1;touch x' 4001 && ! nc -z 'h1;touch x' 4000"
+    out = subprocess.run(["sh", "-n", "-c", command], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_mermaid_labels_hold_the_names_inside_their_quotes():
+    plan, _ = _evil_plan()
+    diagram = render_mermaid(plan)
+    for line in diagram.splitlines():
+        if line.strip().startswith("s") and "[" in line:
+            label = line.split("[", 1)[1].rsplit("]", 1)[0]
+            assert label.startswith('"') and label.endswith('"') and '"' not in label[1:-1], line
+            assert "<script" not in label and "\x1b" not in label
+
+
+def test_terminal_output_shows_escapes_instead_of_running_them(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from reorg.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "current.csv").write_text("service,host,port\na,dev,4001\n")
+    (tmp_path / "target.csv").write_text("service,port\na,4002\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["plan", "--strategy", "greedy", "--current", "current.csv", "--target", "target.csv"]).exit_code == 0
+    assert runner.invoke(app, ["done", "--no-probe"]).exit_code == 0
+    journal = tmp_path / "plans" / "reorg.journal.json"
+    data = json.loads(journal.read_text())
+    data["events"][0]["time"] = "\x1b[2J\x1b]0;pwned\x07 2026"  # clear screen, set the window title
+    journal.write_text(json.dumps(data))
+    for command in (["history"], ["status"]):
+        result = runner.invoke(app, command)
+        assert "\x1b" not in result.output and "\x07" not in result.output, command
+    assert "\\x1b[2J" in runner.invoke(app, ["history"]).output
+
+
+def test_error_lines_stay_one_line_without_control_characters(tmp_path):
+    target = tmp_path / "target.csv"
+    target.write_text("service,port\n")
+    current = tmp_path / "cur\x1b[31mrent\nx.csv"
+    out = subprocess.run(
+        [sys.executable, "-m", "reorg", "check", "--current", str(current), "--target", str(target)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1 and "\x1b" not in out.stderr, out.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from itertools import groupby
 
+from reorg.escape import mermaid_label
 from reorg.model import Plan, Scope, Step, StepKind
 from reorg.render.steptext import step_title
 
@@ -56,7 +57,8 @@ def step_dependencies(steps: tuple[Step, ...], scope: Scope) -> dict[tuple[int, 
 
 
 def _mermaid_label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
+    """A quoted label; ``<br/>`` is the one piece of markup the diagram adds itself."""
+    return mermaid_label(text).replace("#lt;br/#gt;", "<br/>")
 
 
 def _kind_counts(steps: list[Step]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from reorg.check import CheckReport
+from reorg.escape import md_code
 from reorg.model import Candidate, Compared, Instance, Plan
 from reorg.render.table import md_table, text_table
 
@@ -229,8 +230,8 @@ def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance) -> s
     lines = [
         "# Plan comparison",
         "",
-        f"Inputs: `{instance.current_path}` (sha256 `{instance.current_sha256}`), "
-        f"`{instance.target_path}` (sha256 `{instance.target_sha256}`). Every plan below passed the verifier.",
+        f"Inputs: {md_code(instance.current_path)} (sha256 `{instance.current_sha256}`), "
+        f"{md_code(instance.target_path)} (sha256 `{instance.target_sha256}`). Every plan below passed the verifier.",
         "",
         "```",
         render_compare(rows).rstrip("\n"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reorg.escape import md_escape, shell_quote
 from reorg.model import Scope, Step, StepKind
 
 # Where a port lives in a managarten service (the inventory README's list), kept generic: the
@@ -32,9 +33,11 @@ class StepText:
     rollback: str
 
 
-def step_title(step: Step) -> str:
-    """``3. mana-search on dev: 3021 → 3012``, marking temp ports and retirements."""
-    head = f"{step.step}. {step.service} on {step.host}: "
+def step_title(step: Step, name=str) -> str:
+    """``3. mana-search on dev: 3021 → 3012``, marking temp ports and retirements.
+
+    ``name`` escapes the service and host for where the title goes (``md_escape`` in Markdown)."""
+    head = f"{step.step}. {name(step.service)} on {name(step.host)}: "
     if step.kind is StepKind.RETIRE:
         return head + f"retire {step.from_port} (stop it; frees the port)"
     if step.kind is StepKind.TO_TEMP:
@@ -54,17 +57,20 @@ def describe_step(
     port on its host after it (a collision of the current table): ``! nc -z`` cannot show that
     port free then, so the verify text says how to check the service itself instead.
     """
-    svc, host, old, new, n = step.service, step.host, step.from_port, step.to_port, step.step
+    # Names are Markdown text in prose and one quoted shell word in commands (reorg.escape):
+    # reorg.names already refuses unsafe ones, this holds for a plan file edited by hand too.
+    svc, host, old, new, n = md_escape(step.service), md_escape(step.host), step.from_port, step.to_port, step.step
+    sh = shell_quote(step.host)
     done = f"or `reorg done {n}`, which runs these probes and records the step"
     # A port shared with a binding that stays: nc would answer for the other service.
     gone = (
-        f"port {old} stays held by {', '.join(sharing)}, so `! nc -z` cannot show it free: check "
+        f"port {old} stays held by {', '.join(md_escape(s) for s in sharing)}, so `! nc -z` cannot show it free: check "
         f"that {svc} no longer listens on it (e.g. `lsof -nP -iTCP:{old} -sTCP:LISTEN` on {host})"
         if sharing else ""
     )
     if step.kind is StepKind.RETIRE:
         return StepText(
-            title=step_title(step),
+            title=step_title(step, md_escape),
             precheck="Nothing to check: a retirement binds no port.",
             change=(
                 f"Stop {svc} on {host} and disable it so it stays down (remove its compose "
@@ -73,7 +79,7 @@ def describe_step(
             ),
             verify=(
                 f"{gone[0].upper()}{gone[1:]}; or `reorg done {n}`, which records the step." if sharing
-                else f"`! nc -z {host} {old}` (port {old} is free), {done}."
+                else f"`! nc -z {sh} {old}` (port {old} is free), {done}."
             ),
             rollback=(
                 f"Re-enable {svc} on {host}, start it on port {old} and restore its clients' "
@@ -85,11 +91,11 @@ def describe_step(
         if scope is Scope.HOST
         else f"{new} is free on {host}, and no other service holds {new} on any host"
     )
-    precheck = f"`! nc -z {host} {new}` ({where}), or `reorg next`, which runs this check."
+    precheck = f"`! nc -z {sh} {new}` ({where}), or `reorg next`, which runs this check."
     verify = (
-        f"`nc -z {host} {new}` (the new port answers); {gone}; or `reorg done {n}`, which probes "
+        f"`nc -z {sh} {new}` (the new port answers); {gone}; or `reorg done {n}`, which probes "
         f"the new port and records the step." if sharing
-        else f"`nc -z {host} {new} && ! nc -z {host} {old}` (the new port answers, the old one is "
+        else f"`nc -z {sh} {new} && ! nc -z {sh} {old}` (the new port answers, the old one is "
         f"free), {done}."
     )
     if step.kind is StepKind.TO_TEMP:
@@ -122,4 +128,4 @@ def describe_step(
             f"Set the port back from {new} to {old} in the same places, restart, and point its "
             f"clients back at {old} (`reorg undo`)."
         )
-    return StepText(step_title(step), precheck, change, verify, rollback)
+    return StepText(step_title(step, md_escape), precheck, change, verify, rollback)
