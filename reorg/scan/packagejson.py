@@ -14,7 +14,6 @@ from reorg.scan.literal import find_flags, find_urls, nth_in
 from reorg.scan.model import Notice, Occurrence, Role
 from reorg.scan.reader import SourceFile, reference
 
-_ENTRY = re.compile(r'^\s*"(?P<key>(?:[^"\\]|\\.)*)"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
 
 
 def accepts(name: str) -> bool:
@@ -30,29 +29,30 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
     scripts = data.get("scripts") if isinstance(data, dict) else None
     if not isinstance(scripts, dict):
         return
-    used: set[int] = set()
+    used: set[tuple[int, int]] = set()
     for key, value in scripts.items():
         if not isinstance(value, str):
             continue
         flags, urls = list(find_flags(value)), list(find_urls(value))
         if not flags and not urls:
             continue
-        line0 = _line_of(source, key, value, used)
-        if line0 is None:
+        place = _place_of(source, key, value, used)
+        if place is None:
             yield source.notice(1, f"script {key!r} not found as written; not read")
             continue
-        col0 = _ENTRY.match(source.body.lines[line0]).start("value")
-        raw = _ENTRY.match(source.body.lines[line0]).group("value")
+        line0, col0, raw = place
         for flag in flags:
             yield source.at(line0, col0, flag.port, "dev-server", Role.BINDING, nth=nth_in(raw, flag.offset, str(flag.port)))
         for url in urls:
             yield reference(source, line0, col0, url.port, url.host, "script-url", nth=nth_in(raw, url.offset, str(url.port)))
 
 
-def _line_of(source: SourceFile, key: str, value: str, used: set[int]) -> int | None:
+def _place_of(source: SourceFile, key: str, value: str, used: set[tuple[int, int]]) -> tuple[int, int, str] | None:
+    """(line, column where the value's text starts, the value as written) of ``"key": "value"``."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r'\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
     for index, line in enumerate(source.body.lines):
-        m = _ENTRY.match(line)
-        if m and index not in used and json.loads(f'"{m.group("key")}"') == key and json.loads(f'"{m.group("value")}"') == value:
-            used.add(index)
-            return index
+        for m in pattern.finditer(line):
+            if (index, m.start()) not in used and json.loads(f'"{m.group("value")}"') == value:
+                used.add((index, m.start()))
+                return index, m.start("value"), m.group("value")
     return None
