@@ -30,6 +30,7 @@ LISTEN_FLAG = re.compile(
     r"(?:=|\s+|\",\s*\"|',\s*')[\"']?(?:[A-Za-z0-9_.-]*:|\[[0-9a-fA-F:]*\]:)?(?P<port>[0-9]{2,5})(?![0-9.])"
 )
 
+_MACHINE_WORDS = ("localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal")
 MACHINE_NAMES = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal", "[::1]"})
 
 
@@ -85,12 +86,16 @@ class Found:
 
 def find_urls(value: str) -> Iterator[Found]:
     """URLs and bare machine ``host:port`` in a value, in order."""
+    if ":" not in value:
+        return
     taken: set[int] = set()
-    for m in URL.finditer(value):
+    for m in URL.finditer(value) if "://" in value else ():
         port = valid_port(m.group("port"))
         if port is not None:
             taken.add(m.start("port"))
             yield Found(m.start("port"), port, m.group("host").lower(), "url")
+    if not any(name in value for name in _MACHINE_WORDS):
+        return
     for m in HOST_PORT.finditer(value):
         port = valid_port(m.group("port"))
         if port is not None and m.start("port") not in taken:

@@ -49,7 +49,14 @@ class SourceFile:
     ) -> Occurrence | Notice:
         """An occurrence of ``port`` written as ``literal`` at or after the 0-based position."""
         digits = literal if literal is not None else str(port)
-        place = self.body.locate(line0, col0, digits, nth)
+        place = None
+        if nth == 0 and line0 < len(self.body.lines):  # the common case: the digits are right here
+            line = self.body.lines[line0]
+            end = col0 + len(digits)
+            if line.startswith(digits, col0) and (col0 == 0 or not line[col0 - 1].isdigit()) and not line[end:end + 1].isdigit():
+                place = (line0 + 1, col0 + 1)
+        if place is None:
+            place = self.body.locate(line0, col0, digits, nth)
         if place is None:
             return Notice(self.path, line0 + 1, f"port {port} is not written literally here (escaped or folded); not read")
         fields.setdefault("owner", self.service)

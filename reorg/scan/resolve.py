@@ -102,10 +102,14 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
     for binding in bindings:
         by_host_port[(binding.host, binding.port)].append(binding)
 
+    hosts_of: dict[str, list[str]] = defaultdict(list)  # deployed hosts first, the dev host last
+    for owner, host in sorted(owner_bindings, key=lambda k: (k[0], k[1] == dev_host, k[1])):
+        hosts_of[owner].append(host)
+
     def own(owner: str, host: str, port: int, file: str = "") -> ScannedBinding | None:
         """The owner's binding a line of ``file`` with ``port`` belongs to: on its host (any
         host, deployed ones first, for a host-less Dockerfile), in the same folder first."""
-        hosts = [host] if host else sorted({h for (o, h) in owner_bindings if o == owner}, key=lambda h: (h == dev_host, h))
+        hosts = [host] if host else hosts_of.get(owner, [])
         folder = _folder(file)
         for h in hosts:
             candidates = sorted(
@@ -121,7 +125,7 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
         return None
 
     def sources(owner: str, host: str) -> tuple[str, ...]:
-        hosts = {host} if host and host != "*" else {h for (o, h) in owner_bindings if o == owner}
+        hosts = {host} if host and host != "*" else set(hosts_of.get(owner, ()))
         return tuple(sorted({b.source for h in hosts for b, _c in owner_bindings.get((owner, h), [])}))
 
     # A compose service with several host ports is one binding per port, named by its container

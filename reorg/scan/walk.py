@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ SKIP_FILES = (
     "*.test.*", "*.spec.*", "*_test.go", "test_*.py", "*_test.py", "conftest.py", "*.md", "*.mdx", "*.rst",
     "*.lock", "package-lock.json", "pnpm-lock.yaml", "npm-shrinkwrap.json", "go.sum", "*.min.js",
 )
+_SKIP_FILE = re.compile("|".join(fnmatch.translate(p) for p in SKIP_FILES))
 MARKERS = frozenset({
     "package.json", "go.mod", "pyproject.toml", "requirements.txt", "setup.py", "Cargo.toml", "deno.json",
     "Dockerfile",
@@ -89,7 +91,7 @@ class Walker:
             for name in sorted(filenames):
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 reader = next((r for r in self.readers if r.accepts(name)), None)
-                if reader is None or any(fnmatch.fnmatchcase(name, p) for p in SKIP_FILES) or self.excluded(rel):
+                if reader is None or _SKIP_FILE.match(name) or self.excluded(rel):
                     continue
                 full = os.path.join(directory, name)
                 if os.path.islink(full):
