@@ -302,3 +302,25 @@ def test_cli_check_scan_against_tables(tmp_path):
     result = runner.invoke(app, ["check", "--scan", str(tree), "--current", str(table), "--json"])
     assert result.exit_code == 1
     assert "listens on 3067 (docker-compose.yml:4) but" in result.output and "b on dev (4000) is not found" in result.output
+
+
+def test_readme_shows_what_check_scan_prints():
+    readme = (FIXTURES.parent.parent / "README.md").read_text()
+    block = readme.split("$ reorg check --scan tests/fixtures/monorepo $M\n", 1)[1].split("```", 1)[0]
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reorg", "check", "--scan", "tests/fixtures/monorepo", *MAP_ARGS],
+        capture_output=True, text=True, cwd=FIXTURES.parent.parent,
+    )
+    assert done.returncode == 1
+    assert done.stdout == block
+
+
+def test_pre_commit_hook_runs_check_scan():
+    import yaml
+
+    hooks = yaml.safe_load((FIXTURES.parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in hooks] == ["reorg-check-scan"]
+    assert hooks[0]["entry"] == "reorg check --scan ." and hooks[0]["pass_filenames"] is False

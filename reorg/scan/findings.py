@@ -75,12 +75,13 @@ def find_problems(
     targets: tuple[TargetRow, ...] | None = None,
     target_path: str = "",
 ) -> tuple[Problem, ...]:
-    problems = [*find_collisions(scan), *find_dangling(scan), *find_drift(scan)]
+    problems = [*find_collisions(scan), *find_dangling(scan), *sorted(find_drift(scan), key=lambda p: p.places)]
     if current is not None:
         problems += drift_from_table(scan, current, current_path)
     if targets is not None:
         problems += drift_from_target(scan, targets, target_path)
-    return tuple(sorted(problems, key=lambda p: (p.kind, p.places, p.key)))
+    order = {"collision": 0, "dangling": 1, "drift": 2}
+    return tuple(sorted(problems, key=lambda p: order[p.kind]))  # stable: each kind keeps its own order
 
 
 def find_collisions(scan: Scan) -> list[Problem]:
@@ -88,7 +89,7 @@ def find_collisions(scan: Scan) -> list[Problem]:
     for binding in scan.bindings:
         held[(binding.host, binding.port)].append(binding)
     problems = []
-    for (host, port), holders in sorted(held.items()):
+    for (host, port), holders in sorted(held.items()):  # by host, then port
         if len(holders) < 2 or _never_together(holders):
             continue
         names = " and ".join(
@@ -116,7 +117,7 @@ def _never_together(holders: list[ScannedBinding]) -> bool:
 
 def find_dangling(scan: Scan) -> list[Problem]:
     problems = []
-    for item in scan.resolution.dangling:
+    for item in sorted(scan.resolution.dangling, key=lambda d: d.occurrence.sort_key):
         occ = item.occurrence
         written = f"{occ.name}:{occ.port}" if occ.name else f"port {occ.port}"
         problems.append(Problem(
