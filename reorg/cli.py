@@ -268,6 +268,9 @@ def target_command(
         None, "--host-weight", help="HOST=W: a changed binding on HOST costs W (default 1); repeat it or give a,b."
     ),
     pair_digits: int = PAIR_DIGITS,
+    category: Optional[list[str]] = typer.Option(
+        None, "--category", help="SERVICE=CATEGORY: place SERVICE in another category's range than current.csv says."
+    ),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per component, in deterministic seconds."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the target CSV here.", show_default="stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the decision report here.", show_default="stderr"),
@@ -275,14 +278,14 @@ def target_command(
     json_output: bool = typer.Option(False, "--json", help="The report as JSON (on stderr, or in --report)."),
 ) -> None:
     """Compute a complete target from the ranges, the current bindings and optional pins (CP-SAT)."""
-    from reorg.commands.target import parse_host_weights, target
+    from reorg.commands.target import parse_categories, parse_host_weights, target
     from reorg.render.target import render_target_json, render_target_report
     from reorg.targeting import TargetOptions
 
     with user_errors():
         if not math.isfinite(time_limit):
             raise ReorgError(f"--time-limit {time_limit} is not a finite number of seconds; give e.g. --time-limit 60")
-        options = TargetOptions(scope, spare, parse_host_weights(host_weight), pair_digits, time_limit)
+        options = TargetOptions(scope, spare, parse_host_weights(host_weight), pair_digits, time_limit, parse_categories(category))
         run = target(current, pins, ranges, hosts, options, out, against)
         text = render_target_json(run) if json_output else render_target_report(run)
         if report is not None:

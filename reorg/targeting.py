@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reorg.hostfacts import HostFacts, avoid_reason
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Scope, TargetRow
@@ -37,6 +37,14 @@ class TargetOptions:
     host_weights: dict[str, int] = field(default_factory=dict)
     pair_digits: int = 1
     time_limit: float = 10.0
+    categories: dict[str, str] = field(default_factory=dict)  # service -> category (--category)
+
+
+def with_categories(bindings: tuple[Binding, ...], categories: dict[str, str]) -> tuple[Binding, ...]:
+    """The bindings with ``--category SERVICE=CATEGORY`` applied (an operator's reclassification)."""
+    if not categories:
+        return bindings
+    return tuple(replace(b, category=categories.get(b.service, b.category)) for b in bindings)
 
 
 @dataclass(frozen=True, order=True)
@@ -116,6 +124,7 @@ def make_target(
     from reorg.planners.assign import AssignInput, Capacity, PairTerm, Slot, assign
 
     started = time.perf_counter()
+    bindings = with_categories(bindings, options.categories)
     scope = options.scope
     by_category = spans_by_category(ranges)
     pin_of = {(t.service, t.host): t for t in pins}
@@ -206,7 +215,7 @@ def make_target(
     final = {**fixed, **placed}
     rows = _rows(bindings, pins, placed, pairs)
     _validate(bindings, rows, final, by_category, pins, scope)
-    decisions = _decisions(bindings, pin_of, fixed, placed, slots, index, by_category, blocked, facts)
+    decisions = _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, facts)
     figures = target_figures(bindings, final, pairs, ranges, options.pair_digits, options.host_weights)
     return TargetResult(
         rows=rows,
@@ -355,8 +364,13 @@ def _validate(bindings, rows, final, by_category, pins, scope) -> None:
         raise RuntimeError(f"the computed target has a conflict: {conflicts[0].message}")
 
 
-def _decisions(bindings, pin_of, fixed, placed, slots, index, by_category, blocked, facts) -> tuple[Decision, ...]:
+def _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, facts) -> tuple[Decision, ...]:
     out = []
+
+    def final_port(service: str, host: str) -> int | None:
+        key = (service, host)
+        return placed.get(key, fixed.get(key))
+
     final_at: dict[tuple[str, int], list[str]] = defaultdict(list)
     for b in bindings:
         p = placed.get(b.key, fixed.get(b.key))
@@ -386,8 +400,14 @@ def _decisions(bindings, pin_of, fixed, placed, slots, index, by_category, block
                 why = f"{b.port} is {why}"
             else:
                 rivals = sorted(s for s in final_at.get((b.host, b.port), []) if s != b.service)
+                partners = sorted(
+                    f"{other} {final_port(other, b.host)}" for front, back in pairs
+                    for other in ((back,) if front == b.service else (front,) if back == b.service else ())
+                    if final_port(other, b.host) is not None and final_port(other, b.host) % 10 != b.port % 10
+                )
                 why = (f"{b.port} goes to {', '.join(rivals)}" if rivals
-                       else f"{b.port} was shared or breaks a pair's digits")
+                       else f"{b.port} does not share the last digit of {', '.join(partners)}" if partners
+                       else f"{b.port} was shared with another binding of {b.service} or a lower port was free")
         out.append(Decision(b.host, b.service, b.port, port, "moved", why))
     return tuple(sorted(out))
 

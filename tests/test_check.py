@@ -122,7 +122,11 @@ def test_bundled_operator_decisions(data_dir):
     assert goals[("mana-image-gen", "windows-gpu")] == 3023
     assert goals[("vllm-voxtral", "mac-mini")] is None
     assert goals[("telegram-ollama-bot", "mac-mini")] is None
-    assert goals[("mana-web", "dev")] == 5000
+    assert goals[("mana-web", "mac-mini")] == 5000
+    # issue 10: dev is macOS, where the AirPlay Receiver holds 5000; reorg target showed 5001
+    assert goals[("mana-web", "dev")] == 5001
+    assert goals[("arcade-web", "dev")] == 5105  # shares arcade-server 3035's last digit
+    assert goals[("mana-video-gen", "dev")] == goals[("mana-video-gen", "windows-gpu")] == 3026  # keeps its port
     assert goals[("matrix-web", "dev")] == 4011
     assert goals[("manavoxel-web", "mac-mini")] == 5030
     assert goals[("arcade-server", "dev")] == 3035

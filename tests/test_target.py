@@ -351,3 +351,18 @@ def test_property_complete_targets_pass_check_keep_pins_avoid_reservations_and_b
         theirs = (judged_mismatches(base, pair, hosts), sum(1 for b in bindings if base[b.key] != b.port))
         assert mine <= theirs, (mine, theirs)
         assert len(report.pair_mismatches) == mine[0]
+
+
+BUNDLED_CATEGORIES = {"arcade-server": "app-server"}  # data/README.md: the operator's reclassification
+
+
+def test_bundled_pins_give_no_more_changes_and_as_many_matched_pairs_as_the_hand_made_target(data_dir, monkeypatch):
+    monkeypatch.chdir(REPO)
+    run = target(data_dir / "current.csv", data_dir / "pins.csv", data_dir / "ranges.csv", data_dir / "hosts.csv",
+                 TargetOptions(categories=BUNDLED_CATEGORIES), None, data_dir / "target.csv")
+    mine, hand = run.result.figures, run.against
+    assert mine.changed <= hand.changed and mine.matched >= hand.matched
+    assert (mine.changed, mine.matched, mine.pairs, mine.in_range, mine.ranged) == (40, 5, 6, 71, 87)  # data/README.md
+    decided = {(d.service, d.host): d.to_port for d in run.result.decisions}
+    assert decided[("mana-web", "dev")] != 5000 and decided[("mana-web", "mac-mini")] == 5000  # AirPlay on dev
+    assert decided[("arcade-web", "dev")] % 10 == decided[("arcade-server", "dev")] % 10

@@ -10,7 +10,7 @@ from reorg.csvappend import append_row
 from reorg.hostfacts import HostFacts, avoid_reason, read_host_facts
 from reorg.model import Binding, Range, ReorgError, Scope, TargetRow
 from reorg.tables import collect_pairs, read_current, read_ranges, read_target, resolve_goals
-from reorg.targeting import Figures, TargetOptions, TargetResult, final_ports, make_target, target_figures
+from reorg.targeting import Figures, TargetOptions, TargetResult, final_ports, make_target, target_figures, with_categories
 
 DEFAULT_RANGES = Path("data/ranges.csv")
 DEFAULT_HOSTS = Path("data/hosts.csv")
@@ -28,6 +28,18 @@ def load_ranges(ranges: Path | None) -> tuple[Range, ...]:
     if ranges is None and not path.is_file():
         raise ReorgError(f"{path}: no such file; this command needs the ranges: pass --ranges FILE")
     return read_ranges(path)
+
+
+def parse_categories(values: list[str] | None) -> dict[str, str]:
+    """``--category arcade-server=app-server`` (repeatable, or comma-separated)."""
+    out: dict[str, str] = {}
+    for value in values or []:
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            service, sep, category = part.partition("=")
+            if not sep or not service.strip() or not category.strip():
+                raise ReorgError(f"--category {part!r} must look like SERVICE=CATEGORY, e.g. arcade-server=app-server")
+            out[service.strip()] = category.strip()
+    return out
 
 
 def parse_host_weights(values: list[str] | None) -> dict[str, int]:
@@ -71,13 +83,20 @@ def target(
     unknown = sorted(set(options.host_weights) - {b.host for b in bindings})
     if unknown:
         raise ReorgError(f"--host-weight names host {unknown[0]!r}, which runs nothing in {current}; check the name")
+    known = {r.category for r in spans}
+    for service, category in sorted(options.categories.items()):
+        if category not in known:
+            raise ReorgError(f"--category {service}={category}: no range has category {category!r}; choose one of {', '.join(sorted(known))}")
+        if not any(b.service == service for b in bindings):
+            raise ReorgError(f"--category {service}={category}: {service} runs nowhere in {current}; check the name")
     result = make_target(bindings, pin_rows, spans, facts, options, (str(current), str(pins or "")))
     text = render_target_csv(result.rows)
     compared = None
     if against is not None:
         other = read_target(against)
         pairs = collect_pairs(bindings, other, str(current), str(against))
-        compared = target_figures(bindings, final_ports(bindings, other), pairs, spans, options.pair_digits, options.host_weights)
+        recategorised = with_categories(bindings, options.categories)
+        compared = target_figures(recategorised, final_ports(bindings, other), pairs, spans, options.pair_digits, options.host_weights)
     if out is not None:
         write_text_atomic(out, text)
     return TargetRun(result, text, compared, None if against is None else str(against), None if pins is None else str(pins), out)
