@@ -473,7 +473,7 @@ SCAN_EXCLUDE = typer.Option(None, "--exclude", help="Skip paths matching GLOB (r
 
 def print_notices(scan) -> None:
     for notice in scan.notices:
-        typer.echo(f"warning: {notice}", err=True)
+        typer.echo(f"warning: {terminal_safe(notice)}", err=True)  # paths come from the scanned tree
 
 
 @app.command("scan")
@@ -491,7 +491,7 @@ def scan_command(
         options = commands.ScanOptions.parse(maps, dev_host, excludes)
         result = commands.scan(root, options, out, diff, progress_printer(False))
     print_notices(result.scan)
-    typer.echo(scan_render.render_scan_json_text(result) if json_output else scan_render.render_scan(result), nl=False)
+    show(scan_render.render_scan_json_text(result) if json_output else scan_render.render_scan(result), nl=False)
 
 
 def check_scan_command(root, current, target, maps, dev_host, excludes, baseline, write_baseline, json_output) -> None:
@@ -499,7 +499,7 @@ def check_scan_command(root, current, target, maps, dev_host, excludes, baseline
         options = commands.ScanOptions.parse(maps, dev_host, excludes)
         report = commands.check_scan(root, options, current, target, baseline, write_baseline, progress_printer(False))
     print_notices(report.scan)
-    typer.echo(scan_render.render_scan_check_json(report) if json_output else scan_render.render_scan_check(report), nl=False)
+    show(scan_render.render_scan_check_json(report) if json_output else scan_render.render_scan_check(report), nl=False)
     raise typer.Exit(report.exit_code)
 
 
@@ -515,8 +515,10 @@ def patch_command(
     """Print a unified diff that rewrites the step's port literals; --write applies it."""
     with user_errors():
         result = commands.patch(step, plan, refs, root, reverse, write)
-    typer.echo(result.diff, nl=False)
-    typer.echo(scan_render.render_patch_note(result), err=True)
+    # The diff is the files' own bytes, for `patch`/`git apply`; on a terminal control characters
+    # in them show as escapes instead of acting.
+    typer.echo(terminal_text(result.diff) if sys.stdout.isatty() else result.diff, nl=False)
+    typer.echo(terminal_safe(scan_render.render_patch_note(result)), err=True)
 
 
 def main() -> None:

@@ -324,3 +324,35 @@ def test_pre_commit_hook_runs_check_scan():
     hooks = yaml.safe_load((FIXTURES.parent.parent / ".pre-commit-hooks.yaml").read_text())
     assert [h["id"] for h in hooks] == ["reorg-check-scan"]
     assert hooks[0]["entry"] == "reorg check --scan ." and hooks[0]["pass_filenames"] is False
+
+
+def test_cli_shows_control_characters_in_scanned_names_as_escapes(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "svc").mkdir(parents=True)
+    (tree / "svc" / "package.json").write_text("{}\n")
+    (tree / "svc" / "evil\x1b[2J.ts").write_text("const p = process.env.PORT || 3001;\nconst q = process.env.PORT || 3001;\n")
+    (tree / "svc" / "bad\x1b[31m.env").write_bytes(b"\xff\xfe\n")
+    result = runner.invoke(app, ["check", "--scan", str(tree), "--current", str(tmp_path / "none.csv")])
+    assert result.exit_code == 2  # the missing table, before anything else
+    result = runner.invoke(app, ["scan", str(tree), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output and "bad\\x1b[31m.env:1: not UTF-8 text" in result.output
+
+
+def test_check_scan_escapes_paths_in_problems(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "package.json").write_text("{}\n")
+        (tmp_path / name / f"x\x1b[2J{name}.ts").write_text("const p = process.env.PORT || 3001;\n")
+    result = runner.invoke(app, ["check", "--scan", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "dev:3001 is bound by a (a/x\\x1b[2Ja.ts:1)" in result.output
+
+
+def test_cli_scan_bad_root_writes_nothing(tmp_path):
+    result = runner.invoke(app, ["scan", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no such folder" in result.output
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["check", "--scan", str(tmp_path / "file")])
+    assert result.exit_code == 2 and "not a folder" in result.output
