@@ -188,3 +188,41 @@ def test_plan_max_per_wave_not_a_plain_integer(tmp_path: Path, monkeypatch, valu
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert "--max-per-wave" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "plans").exists()
+
+
+# ---- the same limits in the newer commands (target, port, scan) --------------------------------
+
+
+@pytest.mark.parametrize("weight", ["²", "9" * 5000, "٣"], ids=["sup2", "5000-digits", "arabic3"])
+def test_target_host_weight_not_a_plain_integer(weight: str):
+    from reorg.commands.target import parse_host_weights
+    from reorg.model import ReorgError
+
+    with pytest.raises(ReorgError, match="--host-weight .* must look like HOST=W") as info:
+        parse_host_weights([f"mac-mini={weight}"])
+    assert len(str(info.value)) < 200
+    assert parse_host_weights(["mac-mini=10"]) == {"mac-mini": 10}
+
+
+@pytest.mark.parametrize("service", ["a\nb", "h1;touch x", "<script>"], ids=["newline", "semicolon", "script"])
+def test_port_add_refuses_a_name_the_tables_would_refuse(tmp_path: Path, monkeypatch, service: str):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "current.csv").write_text(CURRENT)
+    (tmp_path / "target.csv").write_text(TARGET)
+    (tmp_path / "ranges.csv").write_text("start,end,category\n4000,4099,core\n")
+    before = listing(tmp_path)
+    result = run("port", service, "--category", "core", "--current", "current.csv", "--target", "target.csv",
+                 "--ranges", "ranges.csv", "--add")
+    assert_one_line(result, "reorg port: service")
+    assert listing(tmp_path) == before
+    assert (tmp_path / "target.csv").read_text() == TARGET
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"version": ' + "9" * 5000 + "}"], ids=["deep", "5000-digits"])
+def test_scan_skips_a_package_json_past_the_limits_with_a_notice(tmp_path: Path, body: str):
+    from reorg.scan import scan_tree
+
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "package.json").write_text(body)
+    scan = scan_tree(tmp_path)
+    assert [n.message for n in scan.notices] == ["JSON nested too deeply or with a number too long to read; not read"]

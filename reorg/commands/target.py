@@ -9,6 +9,8 @@ from reorg.atomic import write_text_atomic
 from reorg.csvappend import append_row
 from reorg.hostfacts import HostFacts, avoid_reason, read_host_facts
 from reorg.model import Binding, Range, ReorgError, Scope, TargetRow
+from reorg.names import check_name
+from reorg.safeio import parse_int, shorten
 from reorg.tables import collect_pairs, read_current, read_ranges, read_target, resolve_goals
 from reorg.targeting import Figures, TargetOptions, TargetResult, final_ports, make_target, target_figures, with_categories
 
@@ -48,9 +50,12 @@ def parse_host_weights(values: list[str] | None) -> dict[str, int]:
     for value in values or []:
         for part in (p.strip() for p in value.split(",") if p.strip()):
             host, sep, weight = part.partition("=")
-            if not sep or not host.strip() or not weight.strip().isdigit() or not 1 <= int(weight) <= 1000:
-                raise ReorgError(f"--host-weight {part!r} must look like HOST=W with W a whole number 1-1000, e.g. mac-mini=10")
-            weights[host.strip()] = int(weight)
+            w = parse_int(weight.strip())  # ASCII digits only: isdigit() takes '²', which int() refuses
+            if not sep or not host.strip() or w is None or not 1 <= w <= 1000:
+                raise ReorgError(
+                    f"--host-weight '{shorten(part)}' must look like HOST=W with W a whole number 1-1000, e.g. mac-mini=10"
+                )
+            weights[host.strip()] = w
     return weights
 
 
@@ -214,6 +219,9 @@ def port(
     pair_digits: int = 1,
     add: bool = False,
 ) -> PortChoice:
+    for kind, value in (("service", service), ("host", host), ("category", category), ("pair", pair)):
+        if value:  # the row goes into the tables, whose reader would refuse it next time
+            check_name(value, kind, "reorg port")
     bindings = read_current(current)
     targets = read_target(target_path)
     spans = load_ranges(ranges)

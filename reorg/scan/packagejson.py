@@ -26,6 +26,9 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
     except json.JSONDecodeError as exc:
         yield source.notice(exc.lineno, f"not valid JSON ({exc.msg}); not read")
         return
+    except (RecursionError, ValueError):  # nesting past the interpreter's limit, a 5,000-digit number
+        yield source.notice(1, "JSON nested too deeply or with a number too long to read; not read")
+        return
     scripts = data.get("scripts") if isinstance(data, dict) else None
     if not isinstance(scripts, dict):
         return
