@@ -371,50 +371,98 @@ EXEC_FORCE = typer.Option(False, "--force", help="Record the step even though a 
 EXEC_FORCE_UNLOCK = typer.Option(False, "--force-unlock", help="First remove a lock left by a session that is no longer running.")
 
 
+EXEC_HERE = typer.Option(
+    None, "--here", help="The host reorg runs on: probed on 127.0.0.1 when hosts.csv gives it no address.",
+    show_default="$REORG_HERE, else none: hosts without an address are not probed",
+)
+EXEC_YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (for scripts).")
+
+
+def print_exec_notices(notices) -> None:
+    """Notices (a changed table, a twin journal, a lock) go to stderr: stdout stays the report."""
+    for notice in notices:
+        typer.echo(f"note: {terminal_safe(notice)}", err=True)
+
+
 def emit_step_report(report, json_output: bool) -> None:
     """Print a next/done/undo report; a failed check exits 1."""
-    show(render.render_execution_json(report) if json_output else render.render_step_report(report), nl=False)
+    if json_output:
+        text = render.render_execution_json(report)
+    elif hasattr(report, "reports"):
+        text = render.render_batch_report(report)
+    else:
+        text = render.render_step_report(report)
+    show(text, nl=False)
+    print_exec_notices(report.notices)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _step_list(value: str | None) -> str | None:
+    """Refuse a malformed step list as a usage error (``see `reorg done --help```)."""
+    if value is not None:
+        try:
+            commands.parse_step_list(value)
+        except ReorgError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @app.command("status")
 def status_command(
     plan: Optional[Path] = EXEC_PLAN, journal: Optional[Path] = EXEC_JOURNAL, json_output: bool = JSON
 ) -> None:
-    """Where execution stands: steps done, the last one, the next one, any failed step. Never writes."""
+    """Where execution stands: steps done, started, the next one, any failed step. Never writes."""
     with user_errors():
         report = commands.execution_status(plan, journal)
     show(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
+    print_exec_notices(report.notices)
 
 
 @app.command("next")
 def next_command(
+    step: Optional[int] = typer.Argument(None, help="An open step to start.", show_default="the first open one"),
+    host: Optional[str] = typer.Option(None, "--host", help="Pick the first open step on this host."),
     plan: Optional[Path] = EXEC_PLAN,
     journal: Optional[Path] = EXEC_JOURNAL,
     hosts: Optional[Path] = EXEC_HOSTS,
+    here: Optional[str] = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
+    force_unlock: bool = EXEC_FORCE_UNLOCK,
     json_output: bool = JSON,
 ) -> None:
-    """Show the next step's checklist and check that its new port is free (exit 1 if not)."""
+    """Show an open step's checklist, check that its new port is free, and record it as started.
+
+    A failed pre-check records nothing (exit 1). Then make the change and run `reorg done`.
+    """
     with user_errors():
-        report = commands.prepare_next(plan, journal, hosts, not no_probe)
+        report = commands.prepare_next(plan, journal, hosts, not no_probe, step, host, here, force_unlock)
     emit_step_report(report, json_output)
 
 
 @app.command("done")
 def done_command(
-    step: Optional[int] = typer.Argument(None, help="The step performed.", show_default="the next one"),
+    steps: Optional[str] = typer.Argument(
+        None, help="The step(s) performed: 3, or 3-9,12.", show_default="the step reorg next started",
+        callback=lambda value: _step_list(value),
+    ),
+    wave: Optional[int] = typer.Option(None, "--wave", min=1, help="Record every step of this wave not yet done."),
+    host: Optional[str] = typer.Option(None, "--host", help="Only steps on this host (with --wave: of that wave)."),
     plan: Optional[Path] = EXEC_PLAN,
     journal: Optional[Path] = EXEC_JOURNAL,
     hosts: Optional[Path] = EXEC_HOSTS,
+    here: Optional[str] = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force: bool = EXEC_FORCE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
     json_output: bool = JSON,
 ) -> None:
-    """Record a performed step after its post-checks; a failed check records it as failed (exit 1)."""
+    """Record performed step(s) after their post-checks; a failed check records it as failed (exit 1)."""
     with user_errors():
-        report = commands.record_done(plan, step, journal, hosts, not no_probe, force, force_unlock)
+        report = commands.record_done(plan, steps, journal, hosts, not no_probe, force, force_unlock, wave, host, here)
     emit_step_report(report, json_output)
 
 
@@ -423,17 +471,37 @@ def undo_command(
     plan: Optional[Path] = EXEC_PLAN,
     journal: Optional[Path] = EXEC_JOURNAL,
     hosts: Optional[Path] = EXEC_HOSTS,
+    here: Optional[str] = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force: bool = EXEC_FORCE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
     preview: bool = typer.Option(
         False, "--preview", help="Only show the rollback and check its old port is free; record nothing."
     ),
+    yes: bool = EXEC_YES,
     json_output: bool = JSON,
 ) -> None:
-    """Record the rollback of the last done (or failed) step after its reversed checks."""
+    """Show the rollback of the last done (or failed) step, ask, and record it after its reversed checks.
+
+    On a terminal it asks before recording; scripts pass --yes (without a terminal, undo refuses
+    without it).
+    """
     with user_errors():
-        report = commands.record_undo(plan, journal, hosts, not no_probe, force, force_unlock, preview)
+        if preview:
+            emit_step_report(commands.record_undo(plan, journal, hosts, not no_probe, preview=True, here=here), json_output)
+        expect = None
+        if not yes:
+            shown = commands.record_undo(plan, journal, hosts, False, preview=True, here=here)
+            expect = shown.step.step
+            if not interactive():
+                raise ReorgError(
+                    f"undo records the rollback of step {expect} ({shown.step.service} on {shown.step.host}); "
+                    "without a terminal to confirm on, run `reorg undo --yes` (see it first with `reorg undo --preview`)"
+                )
+            show(render.render_step_report(shown), nl=False)
+            if not typer.confirm(f"Step {expect} rolled back as shown: record it as undone?", default=False):
+                fail("nothing was recorded", 1)
+        report = commands.record_undo(plan, journal, hosts, not no_probe, force, force_unlock, here=here, expect_step=expect)
     emit_step_report(report, json_output)
 
 
@@ -452,13 +520,77 @@ def reset_command(
     plan: Optional[Path] = EXEC_PLAN,
     journal: Optional[Path] = EXEC_JOURNAL,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
+    yes: bool = EXEC_YES,
     json_output: bool = JSON,
 ) -> None:
-    """Move the journal aside (NAME.journal.json.bak-N, never deleted) to start over at step 1."""
+    """Move the journal aside (NAME.journal.json.bak-N, never deleted) to start over at step 1.
+
+    When the journal records steps as done it warns and asks (scripts pass --yes): those steps
+    stay done on the hosts.
+    """
     with user_errors():
+        journal_path, done = commands.journal_done_steps(plan, journal)
+        if done and not yes:
+            warning = (
+                f"{journal_path.as_posix()} records {done} step(s) as done; they stay done on the hosts, and a "
+                "new journal starts again at step 1: first write where the hosts are with `reorg state` and re-plan"
+            )
+            if not interactive():
+                raise ReorgError(f"{warning}; to move it aside anyway run `reorg reset --yes`")
+            typer.echo(f"warning: {terminal_safe(warning)}", err=True)
+            if not typer.confirm("Move the journal aside?", default=False):
+                fail("nothing was moved", 1)
         journal_path, backup = commands.reset_journal(plan, journal, force_unlock)
     text = render.render_reset_json(journal_path, backup) if json_output else render.render_reset(journal_path, backup)
     show(text, nl=False)
+
+
+@app.command("state")
+def state_command(
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Write the table here (atomically; an existing current table is replaced).",
+        show_default="print it on stdout",
+    ),
+    at: commands.At = typer.Option(commands.At.NOW, "--at", help="now: as the journal says; end: after the last step."),
+    current: Optional[Path] = typer.Option(
+        None, "--current", help="The current table whose columns and rows to keep.",
+        show_default="the table the plan was made from",
+    ),
+    plan: Optional[Path] = EXEC_PLAN,
+    journal: Optional[Path] = EXEC_JOURNAL,
+) -> None:
+    """Write the inventory the journal says is true (same columns as current.csv), e.g. after the last step:
+
+    reorg state --at end --out data/current.csv   (then `reorg check` is clean and a re-plan starts from it)
+    """
+    with user_errors():
+        result = commands.write_state(plan, journal, at, out, current)
+    if result.out is None:
+        show(result.text, nl=False)
+    else:
+        show(
+            f"wrote {result.out.as_posix()}: {result.rows} binding(s), {result.moved} on a new port, "
+            f"{result.retired} retired (as of {at.value})"
+        )
+    print_exec_notices(result.notices)
+
+
+hosts_app = typer.Typer(help="hosts.csv: where each host of a plan is probed.", no_args_is_help=True)
+app.add_typer(hosts_app, name="hosts")
+
+
+@hosts_app.command("init")
+def hosts_init_command(
+    plan: Optional[Path] = EXEC_PLAN,
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write it.", show_default="hosts.csv beside the plan"),
+) -> None:
+    """Write a hosts.csv template with every host of the plan (never over an existing file)."""
+    with user_errors():
+        path, hosts = commands.hosts_init(plan, out)
+    show(
+        f"wrote {path.as_posix()} with {len(hosts)} host(s) ({', '.join(hosts)}); fill in each address "
+        "(a host without one is probed only where reorg runs, with --here HOST)"
+    )
 
 
 # ---- scan, check --scan, patch (issue 9) --------------------------------------------------------

@@ -27,6 +27,7 @@ class StatusReport:
     lock: Lock | None
     dirty_checks: tuple[Check, ...]  # the failed checks of the dirty step's last attempt
     notices: tuple[str, ...] = ()
+    unverified: tuple[int, ...] = ()  # done steps whose checks could not all run
 
     @property
     def total(self) -> int:
@@ -71,6 +72,8 @@ class StatusReport:
             "lock": self.lock.to_dict() if self.lock else None,
             "finished": self.finished,
             "notices": list(self.notices),
+            "started": list(self.position.started),
+            "unverified": list(self.unverified),
         }
 
 
@@ -78,7 +81,7 @@ class StatusReport:
 class StepReport:
     """``reorg next``, ``done`` and ``undo``: the step, its checks, what was recorded, what next.
 
-    ``action`` is ``next``, ``done``, ``undo`` or ``undo-preview``. ``ok`` False means a check
+    ``action`` is ``next`` (which records ``started``), ``done``, ``undo`` or ``undo-preview``. ``ok`` False means a check
     failed (exit 1); ``advice`` says what to do next in either case.
     """
 
@@ -93,9 +96,12 @@ class StepReport:
     total: int
     also: tuple[Step, ...] = ()  # other open steps of the same wave, any order
     notices: tuple[str, ...] = ()
+    status: str = ""  # the binding's status before the plan: running, stopped, unsure
 
     def to_dict(self) -> dict:
         return {
+            "status": self.status,
+            "started": list(self.position.started),
             "action": self.action,
             "step": _dict(self.step),
             "checks": [check.to_dict() for check in self.checks],
@@ -106,6 +112,35 @@ class StepReport:
             "dirty": self.position.dirty,
             "steps": self.total,
             "also_open": [step.step for step in self.also],
+            "notices": list(self.notices),
+        }
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """``reorg done 3-9,12`` or ``done --wave W --host H``: one report per step attempted, in order.
+
+    A failed post-check stops the batch (that step is recorded as failed); ``ok`` is False then.
+    """
+
+    reports: tuple[StepReport, ...]
+    ok: bool
+    advice: str
+    position: Position
+    total: int
+    notices: tuple[str, ...] = ()
+    unverified: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "action": "done-batch",
+            "steps": [report.to_dict() for report in self.reports],
+            "ok": self.ok,
+            "advice": self.advice,
+            "done": list(self.position.done),
+            "dirty": self.position.dirty,
+            "total": self.total,
+            "unverified": list(self.unverified),
             "notices": list(self.notices),
         }
 

@@ -1,7 +1,10 @@
 """The journal of a plan's execution: events, load/save atomically, paths, backups, twin journals.
 
 The journal ``plans/NAME.journal.json`` names its plan by sha256 and holds a list of events
-(``done``, ``failed``, ``undone``), each with its time and checks. There is no cursor: the position
+(``started``, ``done``, ``failed``, ``undone``), each with its time and checks. ``started``
+(written by ``reorg next``) is newer than the format's first version; journals without it load
+as before. A ``done`` whose checks could not all run (no address, ``--no-probe``) carries
+``"unverified": true``. There is no cursor: the position
 is derived by replaying the events over the plan (``reorg.replay``), which also re-checks that
 every event fits the plan, so a hand-edited or foreign journal is caught rather than trusted.
 
@@ -35,6 +38,7 @@ BindingKey = tuple[str, str]  # (service, host)
 
 
 class EventKind(str, Enum):
+    STARTED = "started"
     DONE = "done"
     FAILED = "failed"
     UNDONE = "undone"
@@ -50,9 +54,10 @@ class Event:
     time: str
     checks: tuple[Check, ...] = ()
     forced: bool = False
+    unverified: bool = False  # some check could not run: the step is recorded, not proven
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "seq": self.seq,
             "event": self.event.value,
             "step": self.step,
@@ -60,6 +65,14 @@ class Event:
             "checks": [check.to_dict() for check in self.checks],
             "forced": self.forced,
         }
+        if self.unverified:
+            data["unverified"] = True
+        return data
+
+    @property
+    def label(self) -> str:
+        """The event as status and history show it: ``unverified`` for an unproven ``done``."""
+        return "unverified" if self.unverified and self.event is EventKind.DONE else self.event.value
 
     @classmethod
     def from_dict(cls, data: dict) -> Event:
@@ -67,8 +80,9 @@ class Event:
         for name, value in (("seq", seq), ("step", step)):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{name} {value!r} is not an integer")
-        if not isinstance(forced, bool):
-            raise TypeError(f"forced {forced!r} is not true/false")
+        unverified = data.get("unverified", False)
+        if not isinstance(forced, bool) or not isinstance(unverified, bool):
+            raise TypeError(f"forced {forced!r} / unverified {unverified!r} is not true/false")
         if not isinstance(data["checks"], list) or not isinstance(data["time"], str):
             raise TypeError("checks must be a list and time a string")
         return cls(
@@ -78,6 +92,7 @@ class Event:
             time=data["time"],
             checks=tuple(Check.from_dict(check) for check in data["checks"]),
             forced=forced,
+            unverified=unverified,
         )
 
 
@@ -97,8 +112,10 @@ class Journal:
             "events": [event.to_dict() for event in self.events],
         }
 
-    def append(self, kind: EventKind, step: int, checks: tuple[Check, ...], forced: bool = False) -> Journal:
-        event = Event(len(self.events) + 1, kind, step, utc_now(), checks, forced)
+    def append(
+        self, kind: EventKind, step: int, checks: tuple[Check, ...], forced: bool = False, unverified: bool = False
+    ) -> Journal:
+        event = Event(len(self.events) + 1, kind, step, utc_now(), checks, forced, unverified)
         return Journal(self.path, self.plan_path, self.plan_sha256, self.events + (event,))
 
 
@@ -161,20 +178,25 @@ def load_journal(path: Path) -> Journal | None:
     return Journal(path, plan_path, plan_sha256, events)
 
 
+def done_count(journal: Journal) -> int:
+    """How many steps the journal records as done, without the plan (done minus undone)."""
+    stack: list[int] = []
+    for event in journal.events:
+        if event.event is EventKind.DONE:
+            stack.append(event.step)
+        elif event.event is EventKind.UNDONE and stack and stack[-1] == event.step:
+            stack.pop()
+    return len(stack)
+
+
 def check_plan_unchanged(journal: Journal, plan_path: Path, plan_sha256: str) -> None:
     """Refuse a journal started on another version of the plan (like a stale Terraform plan)."""
     if journal.plan_sha256 != plan_sha256:
         # Say how far the old run got: a reset starts again at step 1, and the steps already done
         # stay done on the hosts, so a new plan must be made from where the fleet is now.
-        stack: list[int] = []
-        for event in journal.events:
-            if event.event is EventKind.DONE:
-                stack.append(event.step)
-            elif event.event is EventKind.UNDONE and stack and stack[-1] == event.step:
-                stack.pop()
         raise ReorgError(
             f"{plan_path} changed since the journal started (journal has sha256 {journal.plan_sha256[:12]}, "
-            f"the file has {plan_sha256[:12]}; the journal records {len(stack)} step(s) done); restore the plan, "
+            f"the file has {plan_sha256[:12]}; the journal records {done_count(journal)} step(s) done); restore the plan, "
             f"or start a new journal with `reorg reset --plan {plan_path}` (the old one is kept as "
             f"{journal.path.name}.bak-N) once the new plan starts from where the hosts are now"
         )

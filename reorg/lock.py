@@ -104,14 +104,65 @@ def _read_lock_file(path: Path) -> tuple[Lock, LockIdentity] | None:
         return Lock(path, None, "", ""), identity
 
 
+@contextmanager
+def _breakers_serialised(directory: Path) -> Iterator[bool]:
+    """Hold an exclusive flock on the lock's directory while a stale lock is judged and removed.
+
+    Only breakers take it, and only breakers remove another session's lock (the holder judged
+    dead never will), so inside it the lock file cannot change between the identity check and
+    the unlink: a lock a live session took meanwhile has another identity and is left alone.
+    Yields False where flock is not available (Windows), and the rename fallback is used.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
 def _break_lock(path: Path, identity: LockIdentity) -> None:
     """Remove the lock file judged dead, and only that one.
 
     Unlinking by name would race: two sessions breaking the same stale lock at once could each
-    remove it, the first take a fresh lock, and the second remove that one too, leaving both
-    "holding" it. Renaming is atomic, so only one breaker gets the file; it then checks that what
-    it got is the file it judged dead, and puts back a lock a live session took meanwhile.
+    remove it, the first take a fresh lock, and the second remove that one too. Breakers are
+    serialised by a flock on the directory and re-read the lock inside it: only a file with the
+    very identity (device, inode, content) judged dead is unlinked.
     """
+    with _breakers_serialised(path.parent) as serialised:
+        if serialised:
+            found = _read_lock_file(path)
+            if found is None:
+                return  # another session broke it first; the O_EXCL create decides who goes on
+            if found[1] != identity:
+                raise ReorgError(
+                    f"{path} was taken by another session while the stale lock was being removed; "
+                    "run `reorg status` to see who holds it, then run the command again"
+                )
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                raise ReorgError(
+                    f"{path}: cannot remove the stale lock ({exc.strerror}); check the directory's permissions"
+                ) from exc
+            return
+        _break_lock_by_rename(path, identity)
+
+
+def _break_lock_by_rename(path: Path, identity: LockIdentity) -> None:
+    """Without flock: rename is atomic, so only one breaker gets the file; it checks that what it
+    got is the file it judged dead, and puts back a lock a live session took meanwhile."""
     aside = path.with_name(f".{path.name}.broken-{os.getpid()}")
     try:
         os.rename(path, aside)
@@ -135,8 +186,12 @@ def _break_lock(path: Path, identity: LockIdentity) -> None:
     aside.unlink(missing_ok=True)
 
 
-def acquire_lock(path: Path, force_unlock: bool = False) -> Lock:
-    """Take the lock or refuse, naming the holder. ``force_unlock`` first removes a dead holder's."""
+def acquire_lock(path: Path, force_unlock: bool = False, last_event=None) -> Lock:
+    """Take the lock or refuse, naming the holder. ``force_unlock`` first removes a dead holder's.
+
+    ``last_event`` (a callable) words the journal's last event: a session killed after its event
+    became durable has recorded its step, so a blind ``--force-unlock`` must not repeat it.
+    """
     if force_unlock:
         found = _read_lock_file(path)
         if found is not None:
@@ -158,7 +213,11 @@ def acquire_lock(path: Path, force_unlock: bool = False) -> Lock:
         if holder.alive() is True:
             advice = "wait for it to finish and run the command again"
         else:
-            advice = "if that session is dead, run the command again with --force-unlock"
+            said = last_event() if last_event is not None else ""
+            advice = (
+                (f"{said}, so check with `reorg status` what it recorded before going on; " if said else "")
+                + "if that session is dead, run the command again with --force-unlock"
+            )
         raise ReorgError(f"the journal is locked by {detail}; {advice}") from None
     except OSError as exc:
         raise ReorgError(f"{path}: cannot create the lock ({exc.strerror}); check the directory's permissions") from exc
@@ -190,8 +249,8 @@ def release_lock(lock: Lock) -> None:
 
 
 @contextmanager
-def locked(path: Path, force_unlock: bool = False) -> Iterator[Lock]:
-    lock = acquire_lock(path, force_unlock)
+def locked(path: Path, force_unlock: bool = False, last_event=None) -> Iterator[Lock]:
+    lock = acquire_lock(path, force_unlock, last_event)
     try:
         yield lock
     finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 from reorg.atomic import write_texts_atomic
 from reorg.model import (
     PLAN_FORMAT,
+    Binding,
     Instance,
     Metrics,
     Objective,
@@ -35,6 +36,8 @@ from reorg.render import render_runbook
 from reorg.safeio import load_json, read_bytes, shorten
 
 TOP_KEYS = ("format", "strategy", "options", "inputs", "metrics", "steps", "notes")
+OPTIONAL_TOP_KEYS = ("held",)  # added within reorg-plan/1: files without it still read
+BASE_KEYS = ("service", "host", "port", "status")
 OPTION_KEYS = ("scope", "temp_ports", "max_per_wave", "pairs", "objective", "time_limit", "pair_digits")
 METRIC_KEYS = (
     "moves", "temp_moves", "waves", "lower_bound_moves", "lower_bound_waves", "optimal", "pairs_split",
@@ -51,6 +54,9 @@ class PlanFile:
     sha256: str
     inputs: dict
     path: Path
+    # Every binding of the current table before the plan, (service, host, port, status): what
+    # execution's checks rely on. None for a plan written before plans carried it.
+    base: tuple[Binding, ...] | None = None
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -69,7 +75,19 @@ def plan_to_dict(plan: Plan, instance: Instance) -> dict:
         "metrics": plan.metrics.to_dict(),
         "steps": [s.to_dict() for s in plan.steps],
         "notes": list(plan.notes),
+        "held": base_rows(instance),
     }
+
+
+def base_rows(instance: Instance) -> list[dict]:
+    """Every binding before the plan, sorted by host, port, service: who holds which port.
+
+    Execution checks depend on it (a port a moving binding shares with one that stays is not
+    expected free; a stopped binding is not expected to answer), so the plan carries it rather
+    than execution looking for the current table, which may have moved or changed.
+    """
+    rows = sorted(instance.bindings, key=lambda b: (b.host, b.port, b.service))
+    return [{"service": b.service, "host": b.host, "port": b.port, "status": b.status} for b in rows]
 
 
 def render_plan_json(plan: Plan, instance: Instance) -> str:
@@ -181,7 +199,8 @@ def read_plan(path: Path) -> PlanFile:
             f"(invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg})"
         ) from exc
     plan, inputs = plan_from_dict(obj, str(path))
-    return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path)
+    base = _parse_base(obj["held"], lambda m: ReorgError(f"{path}: {m}")) if "held" in obj else None
+    return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path, base=base)
 
 
 def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
@@ -196,7 +215,9 @@ def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
         raise fail(f"not a {PLAN_FORMAT} file (no 'format' key)")
     if obj["format"] != PLAN_FORMAT:
         raise fail(f"not a {PLAN_FORMAT} file (format is {obj['format']!r})")
-    _check_keys(obj, TOP_KEYS, "", fail)
+    _check_keys(obj, TOP_KEYS, "", fail, optional=OPTIONAL_TOP_KEYS)
+    if "held" in obj:
+        _parse_base(obj["held"], fail)
     strategy = obj["strategy"]
     if not isinstance(strategy, str) or not strategy:
         raise fail(f"'strategy' must be a non-empty string, not {_show(strategy)}")
@@ -229,14 +250,14 @@ def _show(value: object) -> str:
     return shorten(json.dumps(value)) if not isinstance(value, (dict, list)) else _json_type(value)
 
 
-def _check_keys(obj: object, keys: tuple[str, ...], where: str, fail) -> dict:
+def _check_keys(obj: object, keys: tuple[str, ...], where: str, fail, optional: tuple[str, ...] = ()) -> dict:
     label = f"{where}: " if where else ""
     if not isinstance(obj, dict):
         raise fail(f"{label}expected an object, found {_json_type(obj)}")
     missing = [k for k in keys if k not in obj]
     if missing:
         raise fail(f"{label}missing key {missing[0]!r}")
-    extra = sorted(k for k in obj if k not in keys)
+    extra = sorted(k for k in obj if k not in keys and k not in optional)
     if extra:
         raise fail(f"{label}unknown key {extra[0]!r}")
     return obj
@@ -346,3 +367,30 @@ def _parse_steps(obj: object, fail) -> tuple[Step, ...]:
             to_port = _int(to_port, f"step {number}: to_port", fail, low=1, high=65535)
         steps.append(Step(number, wave, s["service"], s["host"], from_port, to_port, kind))
     return tuple(steps)
+
+
+def _parse_base(obj: object, fail) -> tuple[Binding, ...]:
+    """The ``held`` list (the state before the plan): one binding per (service, host), each port 1-65535, status a string."""
+    if not isinstance(obj, list):
+        raise fail(f"'held' must be a list, not {_json_type(obj)}")
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for i, raw in enumerate(obj):
+        where = f"held[{i}]"
+        row = _check_keys(raw, BASE_KEYS, where, fail)
+        for field in ("service", "host"):
+            if not isinstance(row[field], str) or not row[field]:
+                raise fail(f"{where}: {field} must be a non-empty string, not {_show(row[field])}")
+            try:
+                check_name(row[field], field, where)
+            except ReorgError as exc:
+                raise fail(str(exc)) from None
+        if not isinstance(row["status"], str):
+            raise fail(f"{where}: status must be a string, not {_show(row['status'])}")
+        port = _int(row["port"], f"{where}: port", fail, low=1, high=65535)
+        key = (row["service"], row["host"])
+        if key in seen:
+            raise fail(f"{where}: {key[0]}@{key[1]} appears twice")
+        seen.add(key)
+        rows.append(Binding(row["service"], row["host"], port, status=row["status"]))
+    return tuple(rows)

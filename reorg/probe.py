@@ -5,8 +5,9 @@ something listens on it. Anything else (timeout, unreachable) is unknown, and a 
 an unknown answer fails: when in doubt the operator looks, rather than the tool guessing.
 
 Where a probe may go is deliberately narrow. A host's address comes from ``hosts.csv``
-(``host,address``); a host without one is probed on 127.0.0.1 only when it is named
-``localhost`` or ``dev``, and skipped otherwise. ``probe_port`` refuses a non-loopback address
+(``host,address``); a host without one is probed on 127.0.0.1 only when it is the host reorg
+runs on (``--here HOST``, or ``REORG_HERE``) or is named ``localhost``, and skipped otherwise: a
+host called ``dev`` is not this machine just because of its name. ``probe_port`` refuses a non-loopback address
 unless it came from hosts.csv, so no address found elsewhere (a plan, a table) is ever dialled.
 """
 
@@ -22,7 +23,8 @@ from reorg.hostfacts import read_host_facts
 from reorg.model import ReorgError
 
 PROBE_TIMEOUT = 0.5
-LOCAL_HOSTS = ("localhost", "dev")  # hosts probed on 127.0.0.1 when hosts.csv names no address
+LOCAL_HOSTS = ("localhost",)  # hosts probed on 127.0.0.1 when hosts.csv names no address
+HERE_ENV = "REORG_HERE"  # the host reorg runs on, when --here is not given
 LOOPBACK = "127.0.0.1"
 
 
@@ -68,6 +70,7 @@ class CheckSpec:
     port: int
     expect: Expect
     skip: str = ""
+    optional: str = ""  # why no answer may be right (status unsure): then skipped, not failed
 
     @property
     def what(self) -> str:
@@ -157,11 +160,11 @@ def _parse_address(address: str, where: str) -> str:
     return address
 
 
-def resolve_host(host: str, hosts: dict[str, str]) -> Endpoint | None:
-    """Where ``host`` is probed, or None when it must be skipped (no address, not local)."""
+def resolve_host(host: str, hosts: dict[str, str], here: str | None = None) -> Endpoint | None:
+    """Where ``host`` is probed, or None when it must be skipped (no address, not this machine)."""
     if host in hosts:
         return Endpoint(host, hosts[host], explicit=True)
-    if host in LOCAL_HOSTS:
+    if host in LOCAL_HOSTS or (here is not None and host == here):
         return Endpoint(host, LOOPBACK, explicit=False)
     return None
 
@@ -198,12 +201,19 @@ def probe_port(endpoint: Endpoint, port: int, timeout: float = PROBE_TIMEOUT) ->
 
 
 def run_checks(
-    specs: tuple[CheckSpec, ...], hosts: dict[str, str], probe: bool, timeout: float = PROBE_TIMEOUT
+    specs: tuple[CheckSpec, ...],
+    hosts: dict[str, str],
+    probe: bool,
+    timeout: float = PROBE_TIMEOUT,
+    here: str | None = None,
 ) -> tuple[Check, ...]:
-    """Run each spec; ``probe`` False (``--no-probe``) skips them all and says so."""
+    """Run each spec; ``probe`` False (``--no-probe``) skips them all and says so.
+
+    ``here`` is the host reorg runs on: probed on 127.0.0.1 when hosts.csv gives it no address.
+    """
     checks = []
     for spec in specs:
-        endpoint = resolve_host(spec.host, hosts)
+        endpoint = resolve_host(spec.host, hosts, here)
         address = endpoint.address if endpoint else None
         if spec.skip:
             checks.append(_check(spec, Outcome.SKIPPED, address, spec.skip))
@@ -212,14 +222,27 @@ def run_checks(
             checks.append(_check(spec, Outcome.SKIPPED, address, "not probed (--no-probe)"))
             continue
         if endpoint is None:
-            detail = f"not probed: host {spec.host} has no address in hosts.csv; check it by hand"
+            detail = (
+                f"not probed: host {spec.host} has no address in hosts.csv and is not where reorg runs "
+                "(--here); check it by hand"
+            )
             checks.append(_check(spec, Outcome.SKIPPED, None, detail))
             continue
         state, detail = probe_port(endpoint, spec.port, timeout)
         outcome = Outcome.OK if state.value == spec.expect.value else Outcome.FAILED
+        if outcome is Outcome.FAILED and spec.optional and state is PortState.FREE:
+            outcome, detail = Outcome.SKIPPED, f"{detail}; {spec.optional}"
         checks.append(_check(spec, outcome, address, detail))
     return tuple(checks)
 
 
 def _check(spec: CheckSpec, outcome: Outcome, address: str | None, detail: str) -> Check:
     return Check(spec.phase, spec.service, spec.host, spec.port, spec.expect, outcome, address, detail)
+
+
+def unverified(specs: tuple[CheckSpec, ...], checks: tuple[Check, ...]) -> int:
+    """How many checks could not run (no address, ``--no-probe``), as opposed to skipped by design."""
+    return sum(
+        1 for spec, check in zip(specs, checks)
+        if check.outcome is Outcome.SKIPPED and not spec.skip and check.detail.startswith("not probed")
+    )

@@ -133,7 +133,10 @@ def test_full_walk_with_no_probe(demo: Path):
     assert again.exit_code == 2 and "already done" in again.stderr
     history = run("history")
     assert history.exit_code == 0
-    assert [line.split()[2] for line in history.stdout.splitlines()[2:]] == ["done"] * 8
+    # next records `started`; --no-probe leaves every check unrun, so each step is unverified
+    assert [line.split()[2] for line in history.stdout.splitlines()[2:10 + 8]] == ["started", "unverified"] * 8
+    assert "8 step(s) recorded as unverified" in history.stdout
+    assert "unverified" in run("status").stdout
     assert not jr.lock_path_for(jr.journal_path_for(demo)).exists()
 
 
@@ -171,29 +174,31 @@ def test_wave_members_in_any_order_but_not_ahead_of_their_wave(demo: Path):
 
 def test_undo_all_the_way_back_restores_the_current_table(demo: Path):
     for _ in range(8):
+        assert run("next", "--no-probe").exit_code == 0
         assert run("done", "--no-probe").exit_code == 0
     preview = run("undo", "--preview", "--no-probe")
     assert preview.exit_code == 0 and "Undo step 8: c on dev: 4011 → 39000" in preview.stdout
     assert done_steps(demo) == tuple(range(1, 9))  # the preview recorded nothing
     for expected in range(8, 0, -1):
-        undone = run("undo", "--no-probe")
+        undone = run("undo", "--no-probe", "--yes")
         assert undone.exit_code == 0, undone.output
         assert f"step {expected} is recorded as undone" in undone.stdout
-    nothing = run("undo", "--no-probe")
+    nothing = run("undo", "--no-probe", "--yes")
     assert nothing.exit_code == 2 and "nothing to undo" in nothing.stderr
     planfile = read_plan(demo)
     base = {(s, h): p for s, h, p in DEMO_CURRENT}
     assert rp.simulate(planfile.plan, journal_of(demo), base) == base
     history = run_json("history")
-    assert [e["event"] for e in history["events"]] == ["done"] * 8 + ["undone"] * 8
-    assert [e["step"] for e in history["events"][8:]] == list(range(8, 0, -1))
+    events = [e for e in history["events"] if e["event"] != "started"]
+    assert [e["event"] for e in events] == ["done"] * 8 + ["undone"] * 8
+    assert [e["step"] for e in events[8:]] == list(range(8, 0, -1))
 
 
 # ---- refusals -----------------------------------------------------------------------------------------
 
 
 def test_changed_plan_is_refused_until_reset(demo: Path):
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     data = json.loads(demo.read_text())
     data["notes"] = ["edited by hand"]
     demo.write_text(json.dumps(data))
@@ -202,11 +207,14 @@ def test_changed_plan_is_refused_until_reset(demo: Path):
         assert result.exit_code == 2, args
         assert "plans/demo.json changed since the journal started" in result.stderr
         assert "reorg reset" in result.stderr
-    reset = run("reset")
+    unasked = run("reset")  # step 1 is done on the hosts: a script must say --yes
+    assert unasked.exit_code == 2 and "records 1 step(s) as done" in unasked.stderr and "--yes" in unasked.stderr
+    assert not (demo.parent / "demo.journal.json.bak-1").exists()
+    reset = run("reset", "--yes")
     assert reset.exit_code == 0 and "demo.journal.json.bak-1" in reset.stdout
     assert (demo.parent / "demo.journal.json.bak-1").exists()
     assert run_json("status")["done"] == []
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
 
 
 def test_corrupt_journal_is_named(demo: Path):
@@ -226,16 +234,18 @@ def test_second_session_is_refused_naming_the_holder(demo: Path):
         assert f"locked by pid {holder.pid}" in refused.stderr and "since 2025-01-02T03:04:05Z" in refused.stderr
         assert "wait for it to finish" in refused.stderr
         assert run("done", "--no-probe", "--force-unlock").exit_code == 2  # never breaks a live lock
-        assert run("undo", "--no-probe").exit_code == 2
-        shown = run("next", "--no-probe")  # read-only commands still work and mention the lock
-        assert shown.exit_code == 0 and f"locked by pid {holder.pid}" in shown.stdout
+        assert run("undo", "--no-probe", "--yes").exit_code == 2
+        assert run("next", "--no-probe").exit_code == 2  # next records `started`: it needs the lock too
+        shown = run("history")  # read-only commands still work
+        assert shown.exit_code == 0
         assert f"pid {holder.pid}" in run("status").stdout
     finally:
         holder.kill()
         holder.wait()
     stale = run("done", "--no-probe")
     assert stale.exit_code == 2 and "not running" in stale.stderr and "--force-unlock" in stale.stderr
-    assert run("done", "--no-probe", "--force-unlock").exit_code == 0
+    assert "the journal records no event yet" in stale.stderr
+    assert run("done", "1", "--no-probe", "--force-unlock").exit_code == 0
     assert done_steps(demo) == (1,) and not lock_path.exists()
 
 
@@ -253,8 +263,9 @@ def test_plan_discovery(tmp_path: Path, monkeypatch):
 
 
 def test_read_only_commands_never_write(demo: Path):
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     assert run("done", "2", "--no-probe").exit_code == 0
+    assert run("next", "--no-probe").exit_code == 0  # starts step 3; shown again below, not started twice
     # a stale lock lying around must not be touched either
     lock_path = jr.lock_path_for(jr.journal_path_for(demo))
     lock_path.write_text(json.dumps({"pid": 2**22 + 1, "host": socket.gethostname(), "time": "t"}))
@@ -275,12 +286,12 @@ def test_port_shared_with_a_staying_binding_comes_from_the_current_table(demo: P
     changed = run_json("status")
     assert "changed since the plan was made" in changed["notices"][0]
     (demo.parent.parent / "data" / "current.csv").unlink()
-    assert "was not found" in run("status").stdout
+    assert "was not found" in run("status").stderr
 
 
 def test_journal_override(demo: Path, tmp_path: Path):
     other = tmp_path / "elsewhere.journal.json"
-    assert run("done", "--no-probe", "--journal", str(other)).exit_code == 0
+    assert run("done", "1", "--no-probe", "--journal", str(other)).exit_code == 0
     assert jr.load_journal(other).events[0].step == 1
     assert not jr.journal_path_for(demo).exists()
     assert run_json("status", "--journal", str(other))["done"] == [1]
@@ -330,6 +341,7 @@ def ports():
 
 def test_probes_on_dev_drive_next_done_and_undo(tmp_path: Path, monkeypatch, ports: Ports):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REORG_HERE", "dev")  # reorg runs on dev: probed on 127.0.0.1
     old = ports.listen()  # the service runs on its old port
     new = Ports.closed()
     plan = write_plan(tmp_path, steps=[(1, 1, "svc", "dev", old, new, "move")], current=[("svc", "dev", old)])
@@ -359,25 +371,26 @@ def test_probes_on_dev_drive_next_done_and_undo(tmp_path: Path, monkeypatch, por
     ]
 
     # Undo: until the rollback is done the reversed post-check fails and nothing is recorded.
-    not_yet = run("undo")
+    not_yet = run("undo", "--yes")
     assert not_yet.exit_code == 1 and "nothing was recorded" in not_yet.stdout
     assert done_steps(plan) == (1,)
     ports.stop(new)
     preview = run("undo", "--preview")
     assert preview.exit_code == 0  # the old port is free to go back to
     ports.listen(old)
-    assert run("undo").exit_code == 0
+    assert run("undo", "--yes").exit_code == 0
     assert done_steps(plan) == ()
 
 
 def test_failed_step_can_be_forced_or_undone(tmp_path: Path, monkeypatch, ports: Ports):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REORG_HERE", "dev")
     old, new = Ports.closed(), Ports.closed()
     plan = write_plan(tmp_path, steps=[(1, 1, "svc", "dev", old, new, "move")], current=[("svc", "dev", old)])
-    assert run("done").exit_code == 1
-    assert run("undo").exit_code == 1  # service does not answer on the old port either
+    assert run("done", "1").exit_code == 1
+    assert run("undo", "--yes").exit_code == 1  # service does not answer on the old port either
     ports.listen(old)
-    undone = run("undo")
+    undone = run("undo", "--yes")
     assert undone.exit_code == 0 and "step 1 is recorded as undone" in undone.stdout
     assert run("next").exit_code == 0  # no longer blocked
     ports.stop(old)
@@ -392,12 +405,12 @@ def test_hosts_csv_beside_the_plan_is_used(tmp_path: Path, monkeypatch, ports: P
     monkeypatch.chdir(tmp_path)
     old, new = Ports.closed(), ports.listen()
     write_plan(tmp_path, steps=[(1, 1, "svc", "mac-mini", old, new, "move")], current=[("svc", "mac-mini", old)])
-    skipped = run_json("done", "--journal", "plans/skip.journal.json")
+    skipped = run_json("done", "1", "--journal", "plans/skip.journal.json")
     assert [c["outcome"] for c in skipped["checks"]] == ["skipped", "skipped"]
     assert "no address in hosts.csv" in skipped["checks"][0]["detail"]
     (tmp_path / "plans" / "skip.journal.json").unlink()  # else the default journal is refused as its twin
     (tmp_path / "plans" / "hosts.csv").write_text("host,address\nmac-mini,127.0.0.1\n")
-    probed = run_json("done")
+    probed = run_json("done", "1")
     assert [c["outcome"] for c in probed["checks"]] == ["ok", "ok"]
 
 
@@ -415,9 +428,9 @@ def crash_done(cwd: Path, point: str, *args: str) -> subprocess.CompletedProcess
 @pytest.mark.parametrize("point", jr.CRASH_POINTS)
 def test_sigkill_at_each_write_point_loses_and_doubles_nothing(demo: Path, point: str):
     root = demo.parent.parent
-    assert run("done", "--no-probe").exit_code == 0  # step 1 is in the journal before the crash
+    assert run("done", "1", "--no-probe").exit_code == 0  # step 1 is in the journal before the crash
     before = jr.journal_path_for(demo).read_bytes()
-    killed = crash_done(root, point)
+    killed = crash_done(root, point, "2")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     recorded = point == "before-unlock"  # only after the rename is step 2 in the journal
     assert done_steps(demo) == ((1, 2) if recorded else (1,))
@@ -430,11 +443,13 @@ def test_sigkill_at_each_write_point_loses_and_doubles_nothing(demo: Path, point
     assert refused.exit_code == 2 and "not running" in refused.stderr and "--force-unlock" in refused.stderr
     rerun = run("done", "2", "--no-probe", "--force-unlock")
     if recorded:
+        assert "last event is #2: unverified step 2" in refused.stderr  # so a blind rerun is not needed
         assert rerun.exit_code == 2 and "step 2 is already done" in rerun.stderr
-        assert run("done", "--no-probe").exit_code == 0  # the lock was cleared by the refused rerun
+        assert run("done", "3", "--no-probe").exit_code == 0  # the lock was cleared by the refused rerun
     else:
+        assert "last event is #1: unverified step 1" in refused.stderr
         assert rerun.exit_code == 0, rerun.output
-    assert run("done", "--no-probe").exit_code == 0
+        assert run("done", "3", "--no-probe").exit_code == 0
     events = journal_of(demo).events
     assert [e.step for e in events if e.event is jr.EventKind.DONE][:3] == [1, 2, 3]
     assert done_steps(demo)[:3] == (1, 2, 3) and len(set(done_steps(demo))) == len(done_steps(demo))
@@ -442,11 +457,11 @@ def test_sigkill_at_each_write_point_loses_and_doubles_nothing(demo: Path, point
 
 
 def test_sigkill_before_the_first_journal_exists(demo: Path):
-    killed = crash_done(demo.parent.parent, "before-rename")
+    killed = crash_done(demo.parent.parent, "before-rename", "1")
     assert killed.returncode == -signal.SIGKILL
     assert not jr.journal_path_for(demo).exists()
     assert run_json("status")["done"] == []
-    assert run("done", "--no-probe", "--force-unlock").exit_code == 0
+    assert run("done", "1", "--no-probe", "--force-unlock").exit_code == 0
     assert done_steps(demo) == (1,)
 
 
@@ -456,18 +471,18 @@ def test_sigkill_before_the_first_journal_exists(demo: Path):
 def test_a_copy_of_the_plan_under_another_name_does_not_start_over(demo: Path):
     """A plan regenerated or copied under a new name has no journal of its own: starting one would
     show 0 steps done and let every step be done twice. The same name and bytes simply continue."""
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     demo.write_bytes(demo.read_bytes())  # regenerated with identical content: same journal
     assert run_json("status")["done"] == [1]
     copy = demo.with_name("demo-v2.json")
     copy.write_bytes(demo.read_bytes())
     status = run_json("status", "--plan", "plans/demo-v2.json")
     assert status["done"] == [] and "plans/demo.journal.json already records 1 event(s)" in status["notices"][0]
-    refused = run("done", "--no-probe", "--plan", "plans/demo-v2.json")
+    refused = run("done", "2", "--no-probe", "--plan", "plans/demo-v2.json")
     assert refused.exit_code == 2
     assert "refusing to start a new journal" in refused.stderr and "--journal plans/demo.journal.json" in refused.stderr
     assert not jr.journal_path_for(copy).exists() and not jr.lock_path_for(jr.journal_path_for(copy)).exists()
-    went_on = run("done", "--no-probe", "--plan", "plans/demo-v2.json", "--journal", "plans/demo.journal.json")
+    went_on = run("done", "2", "--no-probe", "--plan", "plans/demo-v2.json", "--journal", "plans/demo.journal.json")
     assert went_on.exit_code == 0 and done_steps(demo) == (1, 2)
 
 
@@ -476,8 +491,7 @@ def test_next_json_carries_the_checklist(demo: Path):
     assert data["checklist"]["title"] == "1. b on dev: 4002 → 4003"
     assert "from 4002 to 4003" in data["checklist"]["change"] and "reorg undo" in data["checklist"]["rollback"]
     assert set(data["checklist"]) == {"title", "precheck", "change", "verify", "rollback"}
-    for _ in range(8):
-        assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1-8", "--no-probe").exit_code == 0  # one batch across all three waves
     assert run_json("next", "--no-probe")["checklist"] is None
 
 
@@ -522,20 +536,20 @@ def read_only_plans(monkeypatch):
 
 
 def test_read_only_plans_directory_gives_one_line_errors(demo: Path, read_only_plans):
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     lock_path = jr.lock_path_for(jr.journal_path_for(demo))
     read_only_plans()
-    for args in (["done", "--no-probe"], ["undo", "--no-probe"], ["reset"]):
+    for args in (["done", "2", "--no-probe"], ["undo", "--no-probe", "--yes"], ["reset", "--yes"], ["next", "--no-probe"]):
         result = run(*args)
         assert result.exit_code == 2 and result.stderr.startswith("error: "), (args, result.output)
         assert "Read-only file system" in result.stderr and len(result.stderr.splitlines()) == 1
     stale = {"pid": 2**22 + 1, "host": socket.gethostname(), "time": "2025-01-01T00:00:00Z"}
     lock_path.write_text(json.dumps(stale))  # left before the file system went read-only (io.open is not guarded)
-    for args in (["done", "--no-probe", "--force-unlock"], ["undo", "--no-probe", "--force-unlock"],
-                 ["reset", "--force-unlock"]):
+    for args in (["done", "2", "--no-probe", "--force-unlock"], ["undo", "--no-probe", "--force-unlock", "--yes"],
+                 ["reset", "--force-unlock", "--yes"]):
         result = run(*args)
         assert result.exit_code == 2 and result.stderr.startswith("error: "), (args, result.output)
         assert "cannot remove the stale lock (Read-only file system)" in result.stderr
-    for args in (["status"], ["history"], ["next", "--no-probe"], ["undo", "--preview", "--no-probe"]):
+    for args in (["status"], ["history"], ["undo", "--preview", "--no-probe"]):
         assert run(*args).exit_code == 0, args
     assert done_steps(demo) == (1,)

@@ -60,7 +60,7 @@ def journal_of(plan: Path) -> Path:
 
 
 def test_journal_seq_with_5000_digits(planned: Path):
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     journal = journal_of(planned)
     text = journal.read_text()
     assert '"seq": 1' in text
@@ -127,13 +127,13 @@ def test_plan_fifo_in_the_current_folder_is_skipped_not_read(tmp_path: Path, mon
 
 
 def test_lock_path_that_is_a_directory_with_force_unlock(planned: Path):
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     lock = planned.with_name("reorg.journal.lock")
     lock.mkdir()
     (lock / "keep").write_text("x")
     before = listing(planned.parent.parent)
-    for args in (["done", "--no-probe", "--force-unlock"], ["undo", "--no-probe", "--force-unlock"],
-                 ["reset", "--force-unlock"], ["done", "--no-probe"]):
+    for args in (["done", "2", "--no-probe", "--force-unlock"], ["undo", "--no-probe", "--force-unlock", "--yes"],
+                 ["reset", "--force-unlock", "--yes"], ["done", "2", "--no-probe"]):
         assert_one_line(run(*args), "reorg.journal.lock: is a directory, not a regular lock file")
     assert listing(planned.parent.parent) == before  # not moved aside, journal untouched
 
@@ -158,7 +158,7 @@ def test_deeply_nested_lock_is_an_unreadable_lock(planned: Path):
     assert nested.exit_code == garbage.exit_code == 2
     assert nested.stderr == garbage.stderr  # the same one line: unreadable, like a lock torn by a kill
     assert len(nested.stderr.splitlines()) == 1
-    assert run("done", "--no-probe", "--force-unlock").exit_code == 0  # and it can be broken
+    assert run("done", "1", "--no-probe", "--force-unlock").exit_code == 0  # and it can be broken
 
 
 @pytest.mark.parametrize(

@@ -322,7 +322,7 @@ def test_release_leaves_someone_elses_lock(tmp_path: Path):
 
 
 def test_position_to_dict():
-    assert Position((2, 1), None, ()).to_dict() == {"done": [2, 1], "dirty": None}
+    assert Position((2, 1), None, ()).to_dict() == {"done": [2, 1], "dirty": None, "started": []}
 
 
 # ---- review fixes: each test names the defect it pins --------------------------------------------

@@ -70,7 +70,7 @@ def good_dict() -> dict:
 
 def test_plan_dict_has_the_contract_keys():
     d = plan_to_dict(PLAN, INSTANCE)
-    assert sorted(d) == ["format", "inputs", "metrics", "notes", "options", "steps", "strategy"]
+    assert sorted(d) == ["format", "held", "inputs", "metrics", "notes", "options", "steps", "strategy"]
     assert d["format"] == "reorg-plan/1"
     assert d["options"]["temp_ports"] == "40000-40010"
     assert d["inputs"] == {
@@ -439,3 +439,58 @@ def test_hand_edited_plan_with_unsafe_names_is_refused(tmp_path, field, value, s
         read_plan(write_json(tmp_path / "p.json", d))
     assert str(info.value).startswith(f"{tmp_path / 'p.json'}: step 1: {shown}; use letters, digits")
     assert "\n" not in str(info.value) and "\x1b" not in str(info.value)
+
+
+# ---- held: the state before the plan (issue 12, item 2) ----------------------------------------
+
+
+def test_plan_carries_every_binding_with_its_status(tmp_path):
+    from reorg.model import Binding
+
+    instance = Instance(
+        bindings=(
+            Binding("mana-search", "dev", 3021, status="running"),
+            Binding("vllm-voxtral", "mac-mini", 8100, status="stopped"),
+            Binding("mana-media", "dev", 3012, status="unsure"),
+            Binding("mana-auth", "dev", 3001, status="running"),  # stays: no step
+        ),
+        goals=(),
+    )
+    _, json_path = write_plan_files(PLAN, instance, tmp_path, "p")
+    planfile = read_plan(json_path)
+    assert planfile.base is not None
+    held = {(b.service, b.host): (b.port, b.status) for b in planfile.base}
+    assert held == {
+        ("mana-search", "dev"): (3021, "running"),
+        ("vllm-voxtral", "mac-mini"): (8100, "stopped"),
+        ("mana-media", "dev"): (3012, "unsure"),
+        ("mana-auth", "dev"): (3001, "running"),
+    }
+    # `format` still sorts first, so a plan is recognised from its first bytes.
+    assert json_path.read_bytes().startswith(b'{\n  "format": "reorg-plan/1"')
+
+
+def test_a_plan_without_held_still_reads(tmp_path):
+    data = good_dict()
+    data.pop("held", None)
+    planfile = read_plan(write_json(tmp_path / "old.json", data))
+    assert planfile.base is None
+
+
+@pytest.mark.parametrize(
+    "held, message",
+    [
+        ({}, "'held' must be a list"),
+        ([{"service": "a", "host": "h", "port": 0, "status": ""}], "held[0]: port must be 1-65535"),
+        ([{"service": "a", "host": "h", "port": 1}], "held[0]: missing key 'status'"),
+        (
+            [{"service": "a", "host": "h", "port": 1, "status": ""}] * 2,
+            "held[1]: a@h appears twice",
+        ),
+    ],
+)
+def test_a_bad_held_list_is_refused(tmp_path, held, message):
+    data = good_dict()
+    data["held"] = held
+    with pytest.raises(ReorgError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_plan(write_json(tmp_path / "bad.json", data))

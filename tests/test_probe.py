@@ -66,7 +66,7 @@ def test_checks_give_verdicts_from_real_sockets(listening, closed):
         CheckSpec("post", "svc", "dev", listening, Expect.FREE),
         CheckSpec("post", "svc", "dev", closed, Expect.IN_USE),
     )
-    outcomes = [check.outcome for check in run_checks(specs, {}, probe=True)]
+    outcomes = [check.outcome for check in run_checks(specs, {}, probe=True, here="dev")]
     assert outcomes == [Outcome.OK, Outcome.OK, Outcome.FAILED, Outcome.FAILED]
 
 
@@ -100,7 +100,10 @@ def test_spec_skip_reason_wins(no_network):
 
 
 def test_resolve_host():
-    assert resolve_host("dev", {}) == Endpoint("dev", "127.0.0.1", explicit=False)
+    # Issue 12: `dev` is not this machine because of its name; only the host reorg runs on is.
+    assert resolve_host("dev", {}) is None
+    assert resolve_host("dev", {}, here="dev") == Endpoint("dev", "127.0.0.1", explicit=False)
+    assert resolve_host("mac-mini", {}, here="dev") is None
     assert resolve_host("localhost", {}) == Endpoint("localhost", "127.0.0.1", explicit=False)
     assert resolve_host("mac-mini", {}) is None
     assert resolve_host("mac-mini", {"mac-mini": "192.0.2.7"}) == Endpoint("mac-mini", "192.0.2.7", explicit=True)
@@ -231,3 +234,26 @@ def test_hosts_csv_that_is_a_fifo_or_a_device_is_refused(tmp_path: Path):
         read_hosts(fifo)
     with pytest.raises(ReorgError, match="/dev/zero: is a device"):
         read_hosts(Path("/dev/zero"))
+
+
+def test_unsure_binding_that_does_not_answer_is_not_a_failure(closed, listening):
+    # Issue 12: an unsure binding may not run; no answer is reported, not failed.
+    specs = (
+        CheckSpec("post", "svc", "dev", closed, Expect.IN_USE, optional="its status is unsure"),
+        CheckSpec("post", "svc", "dev", listening, Expect.IN_USE, optional="its status is unsure"),
+    )
+    checks = run_checks(specs, {}, probe=True, here="dev")
+    assert [c.outcome for c in checks] == [Outcome.SKIPPED, Outcome.OK]
+    assert "unsure" in checks[0].detail
+
+
+def test_unverified_counts_only_checks_that_could_not_run(no_network):
+    from reorg.probe import unverified
+
+    specs = (
+        CheckSpec("post", "svc", "mac-mini", 4000, Expect.FREE),  # no address: could not run
+        CheckSpec("post", "svc", "mac-mini", 4001, Expect.FREE, skip="held by other"),  # by design
+    )
+    checks = run_checks(specs, {}, probe=True, here="dev")
+    assert unverified(specs, checks) == 1
+    assert unverified(specs[1:], checks[1:]) == 0

@@ -158,7 +158,7 @@ def test_plan_folder_fallback_ignores_other_json(fleet: Path, monkeypatch):
 def test_plan_refuses_to_replace_a_plan_being_executed(fleet: Path):
     plan_path = planned(fleet)
     before = plan_path.read_bytes()
-    assert run("done", "--no-probe").exit_code == 0
+    assert run("done", "1", "--no-probe").exit_code == 0
     again = run("plan")  # the same plan again: fine, the journal still fits
     assert again.exit_code == 0, again.output
     changed = run("plan", "--max-per-wave", "1", "--pairs", "soft")
@@ -170,7 +170,7 @@ def test_plan_refuses_to_replace_a_plan_being_executed(fleet: Path):
 
 def test_compare_refuses_to_replace_a_plan_being_executed(fleet: Path):
     assert run("compare", "--strategies", "greedy", "--out", "cmp").exit_code == 0
-    assert run("done", "--plan", "cmp/greedy.json", "--no-probe").exit_code == 0
+    assert run("done", "1", "--plan", "cmp/greedy.json", "--no-probe").exit_code == 0
     changed = run("compare", "--strategies", "greedy", "--max-per-wave", "1", "--out", "cmp")
     assert changed.exit_code == 0, changed.output  # a new label (greedy-cap1): nothing replaced
     (fleet / "data" / "target.csv").write_text(TARGET.replace("e,4011", "e,4012"))
@@ -251,7 +251,7 @@ def test_help_shows_the_defaults_of_plan_journal_hosts_and_step():
     assert "the only plan in plans/" in status.stdout
     assert "NAME.journal.json beside the plan" in status.stdout
     assert "hosts.csv beside the plan" in run("next", "--help", env={"COLUMNS": "200"}).stdout
-    assert "the next one" in run("done", "--help", env={"COLUMNS": "200"}).stdout
+    assert "the step reorg next started" in run("done", "--help", env={"COLUMNS": "200"}).stdout
 
 
 # ---- tables: point at the right line, and at the likely cause -----------------------------------

@@ -6,12 +6,19 @@
 
 from reorg.commands.execution import (
     PLANS_DIR,
+    At,
+    StateResult,
+    hosts_init,
+    write_state,
     Execution,
     base_bindings,
     execution_status,
     find_plan,
+    journal_done_steps,
     journal_history,
     load_hosts,
+    parse_step_list,
+    verify_planfile,
     open_execution,
     prepare_next,
     record_done,
@@ -43,6 +50,10 @@ from reorg.commands.scanning import (
 )
 
 __all__ = [
+    "At",
+    "StateResult",
+    "hosts_init",
+    "write_state",
     "DEFAULT_RANGES",
     "PLANS_DIR",
     "Comparison",
@@ -63,7 +74,10 @@ __all__ = [
     "compare",
     "execution_status",
     "find_plan",
+    "journal_done_steps",
     "journal_history",
+    "parse_step_list",
+    "verify_planfile",
     "load_hosts",
     "make_verified_plan",
     "open_execution",

@@ -13,6 +13,7 @@ from reorg.render.diagram import (
     step_dependencies,
 )
 from reorg.render.execution import (
+    render_batch_report,
     render_execution_json,
     render_history,
     render_reset,
@@ -55,6 +56,7 @@ __all__ = [
     "render_compare",
     "render_compare_json",
     "render_compare_markdown",
+    "render_batch_report",
     "render_execution_json",
     "render_history",
     "render_mermaid",

@@ -5,33 +5,118 @@ from __future__ import annotations
 
 import json
 
-from reorg.model import Step
+from dataclasses import replace
+
+from reorg.model import Step, StepKind
 from reorg.probe import Outcome as ExecOutcome
 from reorg.render.steptext import describe_step, step_title
 from reorg.render.table import text_table
 
 
 def render_execution_json(report) -> str:
-    """Any execute report (status, step, history) as JSON: sorted keys, one trailing newline.
+    """Any execute report (status, step, batch, history) as JSON: sorted keys, one trailing newline.
 
     A step report (next, done, undo) also carries the step's checklist, as the text shows it, so
-    ``next --json`` says what to change, verify and roll back; ``null`` when there is no step.
+    ``next --json`` says what to change, verify and roll back; ``undo`` carries the rollback's
+    checklist; ``null`` when there is no step. A batch carries one per step.
     """
     data = report.to_dict()
-    if "action" in data:
-        step = report.step
-        text = (
-            describe_step(step, report.scope, sharing=_sharing(step, report.position))
-            if isinstance(step, Step) else None
-        )
-        data["checklist"] = None if text is None else {
-            "title": text.title,
-            "precheck": text.precheck,
-            "change": text.change,
-            "verify": text.verify,
-            "rollback": text.rollback,
-        }
+    if data.get("action") == "done-batch":
+        data["steps"] = [dict(item, checklist=_checklist(r)) for item, r in zip(data["steps"], report.reports)]
+    elif "action" in data:
+        data["checklist"] = _checklist(report)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _checklist(report) -> dict | None:
+    step = report.step
+    if not isinstance(step, Step):
+        return None
+    text = step_text(step, report)
+    if report.action in ("undo", "undo-preview"):
+        back = undo_text(step, report)
+        return {"title": back[0], "precheck": back[1], "change": back[2], "verify": back[3], "rollback": back[4]}
+    return {
+        "title": text.title,
+        "precheck": text.precheck,
+        "change": text.change,
+        "verify": text.verify,
+        "rollback": text.rollback,
+    }
+
+
+def step_text(step: Step, report):
+    """The step's checklist, said for its binding's status (stopped, unsure) and its shared ports."""
+    text = describe_step(step, report.scope, sharing=_sharing(step, report.position))
+    status = getattr(report, "status", "")
+    svc, host, old, new = step.service, step.host, step.from_port, step.to_port
+    if status == "stopped":
+        if step.kind is StepKind.RETIRE:
+            return replace(
+                text,
+                change=f"{svc} is stopped on {host}: keep it disabled so it stays down, and remove port {old} "
+                "from its clients' settings.",
+                verify=f"`! nc -z -w 2 {host} {old}` (port {old} is free), or `reorg done {step.step}`.",
+                rollback=f"Restore {svc}'s configuration with port {old} and leave it stopped, as it was "
+                "(`reorg undo`).",
+            )
+        return replace(
+            text,
+            change=f"{svc} is stopped on {host}: change its configured port from {old} to {new} (env, compose, "
+            "plist or Scheduled Task) and its clients' references; do not start it, it stays stopped.",
+            verify=f"Nothing answers on {new}: {svc} stays stopped; `! nc -z -w 2 {host} {old}` (port {old} is "
+            f"free), or `reorg done {step.step}`.",
+            rollback=f"Set its configured port back from {new} to {old}; leave it stopped (`reorg undo`).",
+        )
+    if status == "unsure":
+        return replace(
+            text,
+            change=f"{svc}'s status on {host} is unsure in the current table: find out whether it runs. "
+            + text.change,
+            verify=text.verify + f" If {svc} does not run, no answer on the new port is right; reorg reports it "
+            "as not checked rather than failed.",
+        )
+    return text
+
+
+def undo_text(step: Step, report) -> tuple[str, str, str, str, str]:
+    """The rollback's checklist: title, pre-check, change, verify, and how to redo it."""
+    text = step_text(step, report)
+    status = getattr(report, "status", "")
+    svc, host, old, new = step.service, step.host, step.from_port, step.to_port
+    title = f"Undo step {step.step}: {svc} on {host}: {_change(step, reverse=True)}"
+    held = _sharing_port(step, report.position, old)
+    change = text.rollback
+    if step.kind is StepKind.RETIRE and held and status != "stopped":
+        change = (
+            f"Restore {svc}'s configuration with port {old} on {host} but do not start it: port {old} is held "
+            f"by {', '.join(held)} at this point of the plan; start it only once that port is free (`reorg undo`)."
+        )
+    precheck = (
+        f"Port {old} is held by {', '.join(held)} too, so it cannot be shown free."
+        if held else f"`! nc -z -w 2 {host} {old}` (port {old} is free on {host}), or `reorg undo --preview`."
+    )
+    if status == "stopped" or (step.kind is StepKind.RETIRE and held):
+        verify = (f"`! nc -z -w 2 {host} {new}` (port {new} is free); " if new is not None else "") + (
+            f"{svc} is not started, so nothing of it answers on {old}; or `reorg undo`, which records it."
+        )
+    elif new is None:
+        verify = f"`nc -z -w 2 {host} {old}` ({svc} answers on {old} again), or `reorg undo`, which records it."
+    else:
+        verify = (
+            f"`nc -z -w 2 {host} {old} && ! nc -z -w 2 {host} {new}` ({svc} answers on {old} again, {new} is "
+            "free), or `reorg undo`, which records it."
+        )
+    redo = f"Do step {step.step} again as the runbook says (`reorg next {step.step}`)."
+    return title, precheck, change, verify, redo
+
+
+def _sharing_port(step: Step, position, port: int) -> tuple[str, ...]:
+    """Services other than the step's own that hold ``port`` on its host at ``position``."""
+    return tuple(sorted(
+        service for (service, host), held in position.state_dict().items()
+        if host == step.host and held == port and (service, host) != (step.service, step.host)
+    ))
 
 
 def _change(step: Step, reverse: bool = False) -> str:
@@ -78,7 +163,7 @@ def render_status(report) -> str:
         next_text = step_title(nxt) + (f"  (also open in wave {nxt.wave}: {_step_numbers(others)})" if others else "")
     noun = "event" if report.events == 1 else "events"
     journal = f"{report.journal_path.as_posix()} ({report.events} {noun})" if report.journal_exists else (
-        f"{report.journal_path.as_posix()} (not started: the first `reorg done` creates it)"
+        f"{report.journal_path.as_posix()} (not started: the first `reorg next` or `reorg done` creates it)"
     )
     rows = [
         ["plan", f"{report.plan_path.as_posix()} (sha256 {report.plan_sha256[:12]})"],
@@ -86,7 +171,12 @@ def render_status(report) -> str:
         ["progress", progress],
         ["last done", step_title(last) if last else "-"],
         ["next", next_text],
+        ["started", _step_numbers(_steps_of(report, report.position.started)) if report.position.started else "-"],
         ["failed", step_title(dirty) if dirty else "-"],
+        ["unverified", (
+            f"{len(report.unverified)} done step(s) whose checks could not all run: "
+            f"{_step_numbers(_steps_of(report, report.unverified))}; verify them by hand"
+        ) if report.unverified else "-"],
         ["lock", report.lock.describe() if report.lock else "-"],
     ]
     out = [text_table(rows, tablefmt="plain", disable_numparse=True)]
@@ -107,8 +197,12 @@ def render_status(report) -> str:
         )
     elif nxt is not None:
         out.append("Run `reorg next` for the next step's checklist.")
-    out += [f"note: {notice}" for notice in report.notices]
     return "\n".join(out) + "\n"
+
+
+def _steps_of(report, numbers) -> list[Step]:
+    by_number = {step.step: step for step in report.plan.steps}
+    return [by_number[n] for n in numbers if n in by_number]
 
 
 def _sharing(step: Step, position) -> tuple[str, ...]:
@@ -124,29 +218,48 @@ def render_step_report(report) -> str:
     out: list[str] = []
     step = report.step
     if step is not None:
-        text = describe_step(step, report.scope, sharing=_sharing(step, report.position))
+        text = step_text(step, report)
+        said = f" ({report.status})" if report.status in ("stopped", "unsure") else ""
         if report.action == "next":
-            out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}")
+            out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}{said}")
             if report.also:
                 out.append(f"Also open in wave {step.wave}, any order: {_step_numbers(report.also)}")
             out += ["", f"Change:    {text.change}", f"Verify:    {text.verify}", f"Roll back: {text.rollback}"]
         elif report.action in ("undo", "undo-preview"):
-            out.append(f"Undo step {step.step}: {step.service} on {step.host}: {_change(step, reverse=True)}")
+            title, _, change, verify, _ = undo_text(step, report)
+            out.append(title + said)
             if report.action == "undo-preview":
-                out += ["", f"Roll back: {text.rollback}"]
+                out += ["", f"Roll back: {change}", f"Verify:    {verify}"]
         else:
-            out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}")
+            out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}{said}")
         if report.checks:
             out += ["", _checks_table(report.checks)]
     out += ["", report.advice]
-    out += [f"note: {notice}" for notice in report.notices]
     return "\n".join(out).lstrip("\n") + "\n"
+
+
+def render_batch_report(report) -> str:
+    """``reorg done 3-9,12``: one line per step attempted, its checks summed up, then the advice."""
+    rows = []
+    for item in report.reports:
+        event = item.event
+        rows.append([
+            item.step.step,
+            item.step.wave,
+            f"{item.step.service}@{item.step.host}",
+            _change(item.step),
+            event.label if event is not None else "-",
+            _check_summary(item.checks),
+        ])
+    table = text_table(rows, headers=["step", "wave", "binding", "change", "recorded", "checks"],
+                       tablefmt="simple", disable_numparse=True)
+    return table + "\n\n" + report.advice + "\n"
 
 
 def render_history(report) -> str:
     """``reorg history``: the journal as a table, oldest event first."""
     if not report.events:
-        return f"{report.journal_path.as_posix()}: no events yet (the first `reorg done` starts the journal)\n"
+        return f"{report.journal_path.as_posix()}: no events yet (the first `reorg next` starts the journal)\n"
     rows = []
     for event in report.events:
         step = report.step(event.step)
@@ -154,7 +267,7 @@ def render_history(report) -> str:
         rows.append([
             event.seq,
             event.time,
-            event.event.value,
+            event.label,
             event.step,
             step.wave if step else "?",
             f"{step.service}@{step.host}" if step else "?",
@@ -163,7 +276,14 @@ def render_history(report) -> str:
             "yes" if event.forced else "",
         ])
     headers = ["seq", "time", "event", "step", "wave", "binding", "change", "checks", "forced"]
-    return text_table(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n"
+    table = text_table(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n"
+    unverified = sorted({e.step for e in report.events if e.unverified})
+    if unverified:
+        table += (
+            f"{len(unverified)} step(s) recorded as unverified (checks that could not run): "
+            f"{', '.join(map(str, unverified))}; verify them by hand\n"
+        )
+    return table
 
 
 def render_reset(journal_path, backup) -> str:
