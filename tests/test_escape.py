@@ -166,7 +166,7 @@ def test_terminal_output_shows_escapes_instead_of_running_them(tmp_path, monkeyp
     (tmp_path / "target.csv").write_text("service,port\na,4002\n")
     runner = CliRunner()
     assert runner.invoke(app, ["plan", "--strategy", "greedy", "--current", "current.csv", "--target", "target.csv"]).exit_code == 0
-    assert runner.invoke(app, ["done", "--no-probe"]).exit_code == 0
+    assert runner.invoke(app, ["done", "1", "--no-probe"]).exit_code == 0
     journal = tmp_path / "plans" / "reorg.journal.json"
     data = json.loads(journal.read_text())
     data["events"][0]["time"] = "\x1b[2J\x1b]0;pwned\x07 2026"  # clear screen, set the window title
