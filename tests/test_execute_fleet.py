@@ -93,7 +93,7 @@ def test_the_bundled_plan_runs_and_rolls_back_on_a_simulated_fleet(fleet, tmp_pa
     planfile, simulated = fleet
     status = {b.key: b.status for b in planfile.base}
     start = simulated.listening()
-    assert start and len(planfile.plan.steps) == 45
+    assert start and planfile.plan.steps
     # The commands' own functions (what the CLI calls), for speed; the CLI is driven at each end.
     plan_path = Path("plans/reorg.json")
     for step in planfile.plan.steps:
@@ -153,7 +153,8 @@ def test_state_at_end_gives_a_table_without_collisions(tmp_path: Path, monkeypat
     # status, source and note stay as they were for every binding that remains
     old = (REPO / "data" / "current.csv").read_text().splitlines()
     new = (tmp_path / "data" / "current.csv").read_text().splitlines()
-    assert new[0] == old[0] and len(new) == len(old) - 3  # three retirements
+    retired = sum(s.kind is StepKind.RETIRE for s in read_plan(tmp_path / "plans" / "reorg.json").plan.steps)
+    assert retired and new[0] == old[0] and len(new) == len(old) - retired
     # the plan was made from the old table: commands say so on stderr, and still work
     status = run("status")
     assert status.exit_code == 0 and "changed since the plan was made" in status.stderr
