@@ -137,7 +137,10 @@ TEMP_PORTS = typer.Option(
 MAX_PER_WAVE = typer.Option(None, "--max-per-wave", min=1, help="At most N steps per wave (all hosts).")
 PAIRS = typer.Option(PairMode.HARD, "--pairs", help="hard: a frontend and its backend arrive in one wave; soft: minimise splits.")
 OBJECTIVE = typer.Option(Objective.MOVES, "--objective", help="moves: fewest moves, then waves; waves: fewest waves, then moves.")
-TIME_LIMIT = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per solve, in deterministic seconds.")
+TIME_LIMIT = typer.Option(
+    10.0, "--time-limit", min=0.1,
+    help="Seconds for the whole command, from start to the files written; when it runs out the best verified plan so far is kept.",
+)
 NAME = typer.Option("reorg", "--name", help="File name of the plan, without extension.")
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Also send the CP-SAT solver log to stderr (progress lines always go there).")
 
@@ -161,6 +164,17 @@ def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) 
         objective=objective,
         time_limit=time_limit,
     )
+
+
+_PROCESS_STARTED: float | None = None  # set by main(): the monotonic time the process started
+
+
+def command_deadline(time_limit: float):
+    """The whole command's --time-limit: from the process start when run as ``reorg`` (the
+    interpreter's start-up and imports count), else from now (an app invoked in-process)."""
+    from reorg.planners.budget import Deadline
+
+    return Deadline(time_limit, _PROCESS_STARTED)
 
 
 def progress_printer(verbose: bool):
@@ -191,8 +205,12 @@ def plan_command(
 ) -> None:
     """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
     with user_errors():
+        deadline = command_deadline(time_limit)
         options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
-        result = commands.plan(current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts)
+        result = commands.plan(
+            current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts,
+            deadline=deadline,
+        )
     show(render.render_plan_summary(result.plan, result.seconds, result.paths))
 
 
@@ -236,14 +254,17 @@ def compare_command(
 ) -> None:
     """Plan with several strategies, verify each, and show them side by side with the front."""
     with user_errors():
+        deadline = command_deadline(time_limit)
         caps = parse_caps(max_per_wave)
         options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
         chosen = list(dict.fromkeys(strategies or list(Candidate)))
-        result = commands.compare(current, target, options, chosen, caps, out, progress_printer(verbose), hosts)
+        result = commands.compare(
+            current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline
+        )
     if json_output:
-        typer.echo(render.render_compare_json(result.rows), nl=False)
+        typer.echo(render.render_compare_json(result.rows, result.failed), nl=False)
         return
-    show(render.render_compare(result.rows), nl=False)
+    show(render.render_compare(result.rows, result.failed), nl=False)
     typer.echo("* = on the moves-versus-waves front (no other plan has both fewer moves and fewer waves)")
     for note in result.notes:
         show(note)
@@ -659,6 +680,10 @@ def main() -> None:
     Click's own usage errors (an unknown option, a value out of range) would print a framed
     block; here they get the same one line, ``error: ...; see `reorg plan --help```.
     """
+    global _PROCESS_STARTED
+    from reorg.planners.budget import process_started
+
+    _PROCESS_STARTED = process_started()
     try:
         code = app(standalone_mode=False)
     except ReorgError as exc:

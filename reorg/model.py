@@ -264,6 +264,17 @@ class Compared:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """A row of ``reorg compare`` whose strategy found no plan, and why (one line)."""
+
+    label: str
+    candidate: Candidate
+    cap: int | None
+    reason: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Violation:
     """One broken rule, found by the verifier. ``step`` is None for whole-plan rules."""
 

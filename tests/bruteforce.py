@@ -54,21 +54,43 @@ def brute_force_waves_first(
 
 
 def brute_force_plan(
-    instance: Instance, options: PlanOptions, waves_first: bool = False, max_movers: int = 5
-) -> tuple[tuple[int, int], tuple[Step, ...]] | None:
-    """The optimum figures (in objective order) and the steps of one optimal plan, or None."""
+    instance: Instance, options: PlanOptions, waves_first: bool = False, max_movers: int = 5,
+    splits: bool = False,
+) -> tuple[tuple[int, ...], tuple[Step, ...]] | None:
+    """The optimum figures (in objective order) and the steps of one optimal plan, or None.
+
+    ``splits`` adds split pairs as the third figure: (moves, waves, splits) or (waves, moves,
+    splits), the order ``--pairs soft`` optimises in.
+    """
     search = _Search(instance, options)
     if len(search.movers) > max_movers:
         raise ValueError(f"{len(search.movers)} movers; the oracle handles at most {max_movers}")
     if not search.final_state_ok():
         return None
-    path = search.run(waves_first)
+    path = search.run(waves_first, splits)
     if path is None:
         return None
     steps = search.concrete_steps(path)
     moves = len(steps)
     waves = len(path) - 1
-    return ((waves, moves) if waves_first else (moves, waves)), steps
+    figures = (waves, moves) if waves_first else (moves, waves)
+    if splits:
+        figures += (search.splits_of(path),)
+    return figures, steps
+
+
+def brute_force_lexicographic(
+    instance: Instance, options: PlanOptions, max_movers: int = 5
+) -> tuple[int, ...] | None:
+    """The optimum in the order of ``options``: (moves, waves) or (waves, moves), then split
+    pairs under ``--pairs soft``; None when no valid plan exists."""
+    from reorg.model import Objective
+
+    found = brute_force_plan(
+        instance, options, waves_first=options.objective is Objective.WAVES,
+        max_movers=max_movers, splits=options.pairs is PairMode.SOFT,
+    )
+    return None if found is None else found[0]
 
 
 class _Search:
@@ -98,6 +120,17 @@ class _Search:
                     both = (self.goals[i], self.goals[j])
                     if all(x.moves and x.to_port is not None for x in both):
                         self.links.append((i, j))
+        # every frontend/backend pair on one host, both moving to a port: split when their
+        # arrivals fall in different waves (what --pairs soft counts)
+        self.pair_links: list[tuple[int, int]] = []
+        for front, back in sorted(set(instance.pairs)):
+            for g in self.goals:
+                j = at.get((back, g.host))
+                if g.service != front or j is None or front == back:
+                    continue
+                i = at[g.key]
+                if all(x.moves and x.to_port is not None for x in (self.goals[i], self.goals[j])):
+                    self.pair_links.append((i, j))
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -216,13 +249,30 @@ class _Search:
 
     # -- the search --------------------------------------------------------------------------
 
-    def run(self, waves_first: bool) -> list[tuple[tuple[int, ...], tuple[str, ...] | None]] | None:
-        """Dijkstra on (moves, waves) or (waves, moves); the path as (state, choices into it)."""
+    def wave_splits(self, state: tuple[int, ...], combo: tuple[str, ...]) -> int:
+        """Pairs this wave splits: one arrives, the other has not arrived and does not now.
+        Each split pair is counted once, in the wave its first member arrives."""
+        pos = {i: k for k, i in enumerate(self.movers)}
+        arrives = {i for i, c in zip(self.movers, combo) if c in (FINAL, FROM_TEMP)}
+        count = 0
+        for a, b in self.pair_links:
+            for x, y in ((a, b), (b, a)):
+                if x in arrives and y not in arrives and state[pos[y]] != DONE:
+                    count += 1
+        return count
+
+    def splits_of(self, path) -> int:
+        return sum(self.wave_splits(path[k][0], path[k + 1][1]) for k in range(len(path) - 1))
+
+    def run(self, waves_first: bool, splits: bool = False):
+        """Dijkstra on (moves, waves) or (waves, moves), then split pairs when ``splits``;
+        the path as (state, choices into it)."""
         start = tuple(START for _ in self.movers)
         goal = tuple(DONE for _ in self.movers)
-        best: dict[tuple[int, ...], tuple[int, int]] = {start: (0, 0)}
+        zero = (0, 0, 0)
+        best: dict[tuple[int, ...], tuple[int, ...]] = {start: zero}
         came: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[str, ...]]] = {}
-        heap = [((0, 0), start)]
+        heap = [(zero, start)]
         done: set[tuple[int, ...]] = set()
         while heap:
             cost, state = heapq.heappop(heap)
@@ -239,7 +289,8 @@ class _Search:
                 return list(reversed(path))
             for count, nxt, combo in self.waves_from(state):
                 step = (1, count) if waves_first else (count, 1)
-                new = (cost[0] + step[0], cost[1] + step[1])
+                split = self.wave_splits(state, combo) if splits else 0
+                new = (cost[0] + step[0], cost[1] + step[1], cost[2] + split)
                 if nxt not in best or new < best[nxt]:
                     best[nxt] = new
                     came[nxt] = (state, combo)

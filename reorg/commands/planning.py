@@ -17,6 +17,7 @@ from reorg.model import (
     DEFAULT_TEMP_PORTS,
     Candidate,
     Compared,
+    Failed,
     Instance,
     Objective,
     Plan,
@@ -27,6 +28,7 @@ from reorg.model import (
 )
 from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
 from reorg.planners import get_planner, plan_front
+from reorg.planners.budget import Deadline, reserve_seconds
 from reorg.problem import Problem, build_problem
 from reorg.render import render_compare_markdown
 from reorg.safeio import read_bytes
@@ -91,12 +93,18 @@ def check_verified(plan: Plan, instance: Instance) -> None:
 
 
 def make_verified_plan(
-    instance: Instance, options: PlanOptions, strategy: Strategy, progress: Progress | None = None
+    instance: Instance,
+    options: PlanOptions,
+    strategy: Strategy,
+    progress: Progress | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[Plan, Problem, float]:
-    """Plan with ``strategy`` and verify it; raises PlanRejected when the verifier says no."""
+    """Plan with ``strategy`` and verify it; raises PlanRejected when the verifier says no.
+
+    ``deadline`` is when planning must end (default: --time-limit from now)."""
     problem = build_problem(instance, options)
     started = time.perf_counter()
-    plan = get_planner(strategy)(problem, progress)
+    plan = get_planner(strategy)(problem, progress, deadline or Deadline(options.time_limit))
     seconds = time.perf_counter() - started
     check_verified(plan, instance)
     return plan, problem, seconds
@@ -112,20 +120,27 @@ def plan(
     progress: Progress | None = None,
     refs: Path | None = None,
     hosts: Path | None = None,
+    deadline: Deadline | None = None,
 ) -> PlanResult:
     """Read the tables, plan, verify, and write OUT/NAME.md and OUT/NAME.json.
 
     ``refs`` (a scan's references.csv) makes the runbook list every line to edit per step.
     ``hosts`` (default data/hosts.csv when it exists): temp ports a host's OS uses are left out.
+    ``deadline`` ends the whole command (default: ``options.time_limit`` from now); planning
+    gets it less the reserve for verifying and writing (``reorg.planners.budget``).
     """
     from reorg.commands.target import with_temp_avoid
 
+    deadline = deadline or Deadline(options.time_limit)
     check_plan_name(name)  # before solving: a solve may take minutes
     check_out_dir(out)
+    reading = deadline.elapsed()
     instance = load_instance(current, target)
     options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
     rows = read_references(refs) if refs is not None else None
-    result, problem, seconds = make_verified_plan(instance, options, strategy, progress)
+    reading = deadline.elapsed() - reading
+    planning = deadline.until(reserve_seconds(len(instance.bindings), reading))
+    result, problem, seconds = make_verified_plan(instance, options, strategy, progress, planning)
     refuse_replacing_executed_plan(result, instance, out, name)
     edits = lines_per_step(result, rows) if rows is not None else None
     paths = write_plan_files(result, instance, out, name, edits=edits)
@@ -169,6 +184,7 @@ class Comparison:
     instance: Instance
     paths: tuple[Path, ...] = ()
     notes: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()  # strategies that found no plan, with the reason
 
 
 def pareto_front(points: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -188,22 +204,41 @@ def compare(
     out: Path | None = None,
     progress: Progress | None = None,
     hosts: Path | None = None,
+    deadline: Deadline | None = None,
 ) -> Comparison:
-    """Plan with each candidate (and each cap), verify every plan, and mark the front."""
+    """Plan with each candidate (and each cap), verify every plan, and mark the front.
+
+    A candidate that finds no plan is a failed row with its reason; only when none finds a plan
+    does compare raise. ``deadline`` ends the whole command (default: --time-limit from now);
+    each candidate gets an equal share of what is left for planning.
+    """
     from reorg.commands.target import with_temp_avoid
 
+    deadline = deadline or Deadline(options.time_limit)
     say = progress or (lambda _msg: None)
     if out is not None:
         check_out_dir(out)  # before solving
+    reading = deadline.elapsed()
     instance = load_instance(current, target)
     options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
+    reading = deadline.elapsed() - reading
+    chosen = [c for c in Candidate if c in candidates]
+    slots = [len(chosen) * (len(caps) - k) for k in range(len(caps))]
+    planning = deadline.until(reserve_seconds(len(instance.bindings) * max(1, slots[0]), reading))
     rows: list[Compared] = []
+    failed: list[Failed] = []
     shown: list[str] = []  # pareto points that another row already shows
-    for cap in caps:
-        made, repeats = _compare_cap(instance, replace(options, max_per_wave=cap), candidates, say, progress)
+    for k, cap in enumerate(caps):
+        made, repeats, lost = _compare_cap(
+            instance, replace(options, max_per_wave=cap), chosen, say, progress, planning, slots[k]
+        )
         front = pareto_front([(r.plan.metrics.moves, r.plan.metrics.waves) for r in made])
         rows += [replace(r, on_front=(r.plan.metrics.moves, r.plan.metrics.waves) in front) for r in made]
         shown += repeats
+        failed += lost
+    if not rows and failed:
+        reasons = dict.fromkeys(f.reason for f in failed)  # the CP-SAT candidates often agree
+        raise ReorgError("no strategy found a plan: " + " | ".join(reasons))
     rows = _unique_labels(rows)
     paths: list[Path] = []
     if out is not None:
@@ -211,40 +246,53 @@ def compare(
             refuse_replacing_executed_plan(r.plan, instance, out, r.label)
         for r in rows:
             paths += write_plan_files(r.plan, instance, out, r.label)
-        write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance))
+        write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance, tuple(failed)))
         paths.append(out / "compare.md")
     notes = ()
     if shown:
         notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
-    return Comparison(tuple(rows), instance, tuple(paths), notes)
+    return Comparison(tuple(rows), instance, tuple(paths), notes, tuple(failed))
 
 
 def _compare_cap(
-    instance: Instance, options: PlanOptions, candidates: list[Candidate], say: Progress, progress
-) -> tuple[list[Compared], list[str]]:
-    """The candidates' verified plans under one cap, and the pareto points other rows show."""
+    instance: Instance,
+    options: PlanOptions,
+    candidates: list[Candidate],
+    say: Progress,
+    progress,
+    planning: Deadline,
+    slots: int,
+) -> tuple[list[Compared], list[str], list[Failed]]:
+    """The candidates' verified plans under one cap, the pareto points other rows show, and the
+    candidates that found no plan (with the reason). ``slots``: candidates left to plan in all."""
     cap = options.max_per_wave
     suffix = f"-cap{cap}" if cap else ""
     problem = build_problem(instance, replace(options, objective=Objective.MOVES))
     made: list[Compared] = []
     repeats: list[str] = []
     greedy: list[Plan] = []  # the greedy plan, once made, hints the pareto sweep
+    lost: list[Failed] = []
 
-    def waves_first() -> Plan:
+    def waves_first(deadline: Deadline) -> Plan:
         waves = build_problem(instance, replace(options, objective=Objective.WAVES))
-        return get_planner(Strategy.CPSAT)(waves, None)
+        return get_planner(Strategy.CPSAT)(waves, None, deadline)
 
     makers = {
-        Candidate.GREEDY: lambda: get_planner(Strategy.GREEDY)(problem, None),
-        Candidate.CPSAT_MOVES: lambda: get_planner(Strategy.CPSAT)(problem, None),
+        Candidate.GREEDY: lambda d: get_planner(Strategy.GREEDY)(problem, None, d),
+        Candidate.CPSAT_MOVES: lambda d: get_planner(Strategy.CPSAT)(problem, None, d),
         Candidate.CPSAT_WAVES: waves_first,
-        Candidate.PARETO: lambda: plan_front(problem, progress, greedy[0] if greedy else None),
+        Candidate.PARETO: lambda d: plan_front(problem, progress, greedy[0] if greedy else None, d),
     }
-    for candidate in [c for c in Candidate if c in candidates]:  # always in the enum's order
+    for k, candidate in enumerate(candidates):  # always in the enum's order
         label = candidate.value
         say(f"compare: solving {label}{suffix}")
         started = time.perf_counter()
-        result = makers[candidate]()
+        try:
+            result = makers[candidate](planning.share(slots - k))
+        except ReorgError as exc:  # no plan from this strategy: a row with the reason
+            lost.append(Failed(label + suffix, candidate, cap, str(exc), time.perf_counter() - started))
+            say(f"compare:   {label}{suffix}: failed: {exc}")
+            continue
         seconds = time.perf_counter() - started
         plans = result if isinstance(result, list) else [result]
         if candidate is Candidate.GREEDY:
@@ -262,7 +310,7 @@ def _compare_cap(
             made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
             say(f"compare:   {tag}{suffix}: {m.moves} moves (bound {m.lower_bound_moves}), "
                 f"{m.waves} waves (bound {m.lower_bound_waves})")
-    return made, repeats
+    return made, repeats, lost
 
 
 def _unique_labels(rows: list[Compared]) -> list[Compared]:

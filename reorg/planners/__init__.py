@@ -7,32 +7,35 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from reorg.model import Metrics, Plan, ReorgError, Step, StepKind, Strategy
-from reorg.problem import Problem, lower_bound_moves, lower_bound_waves
+from reorg.model import Metrics, Objective, PairMode, Plan, ReorgError, Step, StepKind, Strategy
+from reorg.problem import Problem, lower_bound_moves, lower_bound_waves, lower_bound_waves_any
 
 Progress = Callable[[str], None]
-PlannerFn = Callable[[Problem, Optional[Progress]], Plan]
+PlannerFn = Callable[..., Plan]  # fn(problem, progress=None, deadline=None)
 
 
 def get_planner(strategy: Strategy) -> PlannerFn:
-    """The planner for ``strategy``: ``fn(problem, progress)``. Imported lazily, so greedy
-    runs without loading ortools."""
+    """The planner for ``strategy``: ``fn(problem, progress=None, deadline=None)``, where
+    ``deadline`` (``reorg.planners.budget.Deadline``) is the wall-clock end of planning.
+    Imported lazily, so greedy runs without loading ortools."""
     if strategy is Strategy.GREEDY:
         from reorg.planners.greedy import plan_greedy
 
-        return lambda problem, progress=None: plan_greedy(problem)
+        return lambda problem, progress=None, deadline=None: plan_greedy(problem, deadline)
     if strategy is Strategy.CPSAT:
         from reorg.planners.cpsat import plan_cpsat
 
-        return plan_cpsat
+        return lambda problem, progress=None, deadline=None: plan_cpsat(problem, progress, deadline=deadline)
     raise ReorgError(f"unknown strategy {strategy!r}; choose one of {[s.value for s in Strategy]}")
 
 
-def plan_front(problem: Problem, progress: Optional[Progress] = None, greedy: Plan | None = None) -> list[Plan]:
+def plan_front(
+    problem: Problem, progress: Optional[Progress] = None, greedy: Plan | None = None, deadline=None
+) -> list[Plan]:
     """CP-SAT plans along the moves-versus-waves front (see ``front.plan_front``)."""
     from reorg.planners.front import plan_front as front
 
-    return front(problem, progress, greedy)
+    return front(problem, progress, greedy, deadline)
 
 
 def count_pairs_split(problem: Problem, steps: tuple[Step, ...]) -> int:
@@ -49,6 +52,24 @@ def count_pairs_split(problem: Problem, steps: tuple[Step, ...]) -> int:
     return split
 
 
+def meets_bounds(problem: Problem, moves: int, waves: int, split: int) -> bool:
+    """True when the figures equal lower bounds for the plan's own objective, so no plan is better.
+
+    ``--objective moves`` compares (moves, waves): moves at n + c and waves at the bound for
+    fewest-move plans. ``--objective waves`` compares (waves, moves): waves at the bound for any
+    plan (``lower_bound_waves_any``: extra temps can cut chains) and moves at n + c (no plan has
+    fewer). Under ``--pairs soft`` split pairs come next, and the only bound for them is 0.
+    """
+    lb_moves = lower_bound_moves(problem)
+    if problem.options.objective is Objective.WAVES:
+        meets = waves == lower_bound_waves_any(problem) and moves == lb_moves
+    else:
+        meets = moves == lb_moves and waves == lower_bound_waves(problem, moves)
+    if problem.options.pairs is PairMode.SOFT:
+        meets = meets and split == 0
+    return meets
+
+
 def make_plan(
     problem: Problem,
     strategy: str,
@@ -59,7 +80,9 @@ def make_plan(
     """Number the steps in execution order and attach the metrics beside their bounds.
 
     Steps are sorted by (wave, host, service, kind) so equal plans print identically.
-    ``optimal`` is true when the solver proved it, or when moves and waves meet their bounds.
+    ``optimal`` is true when the solver proved it for the plan's objective (the caller's
+    ``proven_optimal``: every figure of the objective, split pairs included under ``--pairs
+    soft``), or when the figures meet their bounds for that objective (``meets_bounds``).
     """
     order = {StepKind.RETIRE: 0, StepKind.TO_TEMP: 1, StepKind.MOVE: 2, StepKind.FROM_TEMP: 3}
     ordered = sorted(steps, key=lambda s: (s.wave, s.host, s.service, order[s.kind]))
@@ -72,16 +95,14 @@ def make_plan(
     moves = len(numbered)
     temp_moves = sum(1 for s in numbered if s.kind is StepKind.TO_TEMP)
     waves = max((s.wave for s in numbered), default=0)
-    lb_moves = lower_bound_moves(problem)
-    lb_waves = lower_bound_waves(problem, moves)
-    meets = moves == lb_moves and waves == lb_waves
+    split = count_pairs_split(problem, numbered)
     metrics = Metrics(
         moves=moves,
         temp_moves=temp_moves,
         waves=waves,
-        lower_bound_moves=lb_moves,
-        lower_bound_waves=lb_waves,
-        optimal=bool(proven_optimal or meets),
-        pairs_split=count_pairs_split(problem, numbered),
+        lower_bound_moves=lower_bound_moves(problem),
+        lower_bound_waves=lower_bound_waves(problem, moves),
+        optimal=bool(proven_optimal or meets_bounds(problem, moves, waves, split)),
+        pairs_split=split,
     )
     return Plan(strategy=strategy, options=problem.options, steps=numbered, metrics=metrics, notes=notes)

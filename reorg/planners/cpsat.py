@@ -17,6 +17,13 @@ How it uses the problem's structure:
 
 Every solve goes through ``reorg.planners.sat`` (the only ortools user): a deterministic time
 limit, one worker and a fixed seed, so the same input gives the same plan.
+
+**Time.** ``--time-limit T`` is the whole command's budget (``reorg.planners.budget``). Each solve
+gets a deterministic share of T, fixed by the instance alone: a component ``COMPONENTS * T *
+size / movers`` (at least ``MIN_SOLVE``), the joint model ``JOINT * T``; and at most what is left
+of the command's deadline in wall time. When time runs out a component keeps its greedy
+schedule, the merge keeps its list schedule, and the plan says in its notes that it is not
+proven and how far it is from the bounds.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from typing import Callable
 
 from reorg.model import Objective, PairMode, Plan, ReorgError, StepKind
 from reorg.planners import make_plan
-from reorg.planners.schedule import compress, list_schedule, pool_overflows, schedule_steps
-from reorg.planners.wavemodel import Infeasible, Schedule, Sub, WaveModel
+from reorg.planners.schedule import compress, list_schedule, pack, pool_overflows, schedule_steps
+from reorg.planners.budget import Deadline
+from reorg.planners.wavemodel import Clock, Infeasible, Schedule, Sub, WaveModel
 from reorg.problem import (
     Problem,
     cyclic_components,
@@ -38,6 +46,9 @@ from reorg.problem import (
 )
 
 JOINT_LIMIT = 4000  # movers up to which a capped or pool-bound instance is also solved whole
+COMPONENTS = 0.4  # share of --time-limit (deterministic seconds) for all per-component solves
+JOINT = 0.4  # share for the joint model
+MIN_SOLVE = 0.02  # the least deterministic time of one component solve
 
 Progress = Callable[[str], None]
 
@@ -47,19 +58,87 @@ def plan_cpsat(
     progress: Progress | None = None,
     wave_budget: int | None = None,
     greedy: Plan | None = None,
+    deadline: Deadline | None = None,
+    share: float = 1.0,
 ) -> Plan:
     """The default strategy. Raises ReorgError when no plan exists, naming the rules in conflict.
 
     ``wave_budget`` asks for the fewest moves with at most that many waves per component (the
-    points of the moves-versus-waves front); ``greedy`` passes a greedy plan already made.
+    points of the moves-versus-waves front); ``greedy`` passes a greedy plan already made;
+    ``deadline`` is the wall-clock end, ``share`` the part of --time-limit this call may use.
     """
     say = progress or (lambda _msg: None)
     opts = problem.options
     if not problem.movers:
         return make_plan(problem, "cpsat", [], proven_optimal=True)
-    greedy = greedy or greedy_or_none(problem)
+    clock = Clock(deadline)
+    total = opts.time_limit * share
+    greedy = greedy or greedy_or_none(problem, deadline)
     hints = _hints_from_steps(problem, greedy.steps) if greedy else {}
-    build = _SubBuilder(problem)
+    build = _SubBuilder(problem, clock)
+
+    def limit(comp: tuple[int, ...]) -> float:
+        return max(MIN_SOLVE, COMPONENTS * total * len(comp) / problem.n)
+
+    try:
+        plan = _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, build, limit, total)
+    except _OutOfTime:
+        if greedy is None:
+            raise ReorgError(
+                f"no plan found within --time-limit {opts.time_limit:g}: greedy found none and CP-SAT "
+                "ran out of time before it found one (no plan was proven impossible); raise --time-limit"
+            ) from None
+        clock.cut = True
+        plan = _greedy_plan(problem, greedy, "the time limit ran out before CP-SAT found a plan")
+    if greedy is not None and wave_budget is None and not plan.metrics.optimal:
+        packed = _greedy_plan(problem, greedy, "CP-SAT did not beat the greedy plan within the time limit")
+        if _worse(plan, packed, opts.objective):
+            plan = packed
+    return _with_time_note(plan, clock, opts.time_limit)
+
+
+def greedy_schedule(problem: Problem, greedy: Plan) -> Schedule:
+    """The greedy plan in fewer waves: its temps list-scheduled, or its steps packed in order
+    (``schedule.pack``), whichever is better for the objective. The fallback of every stage."""
+    packed = pack(problem, greedy.steps)
+    index = {problem.goals[i].key: i for i in problem.movers}
+    temps = {index[(s.service, s.host)] for s in greedy.steps if s.kind is StepKind.TO_TEMP}
+    try:
+        listed = list_schedule(problem, temps, len(problem.temp_pool), problem.options.max_per_wave)
+    except ReorgError:
+        return packed
+    if problem.options.objective is Objective.WAVES:
+        better = (listed.waves, listed.temps) < (packed.waves, packed.temps)
+    else:
+        better = (listed.temps, listed.waves) < (packed.temps, packed.waves)
+    return listed if better else packed
+
+
+def _greedy_plan(problem: Problem, greedy: Plan, why: str) -> Plan:
+    steps = schedule_steps(problem, greedy_schedule(problem, greedy))
+    return make_plan(problem, "cpsat", steps, notes=(f"{why}; this is the greedy plan in fewer waves",))
+
+
+class _OutOfTime(Exception):
+    """A component got no schedule before the deadline, and there is no greedy one to keep."""
+
+
+def _with_time_note(plan: Plan, clock: Clock, time_limit: float) -> Plan:
+    """Say, when a limit cut a solve short, that the plan is the best found and how far off."""
+    if not clock.cut or plan.metrics.optimal:
+        return plan
+    m = plan.metrics
+    note = (
+        f"time limit: the best plan found within --time-limit {time_limit:g}, not proven optimal; "
+        f"gap to the bounds: {m.moves - m.lower_bound_moves:+d} moves, {m.waves - m.lower_bound_waves:+d} waves"
+    )
+    if clock.wall_cut:
+        note += " (the wall clock ran out first, so another run may give another plan)"
+    return replace(plan, notes=plan.notes + (note,))
+
+
+def _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, build, limit, total) -> Plan:
+    opts = problem.options
     comps = problem.components
     if wave_budget is not None:
         first = ["temps", "waves"]
@@ -75,7 +154,9 @@ def plan_cpsat(
         hint = compress(comp, hints)
         if wave_budget is not None and hint is not None and hint.waves > wave_budget:
             hint = None
-        schedules[comp] = _solve_component(build(comp), problem, first, hint, wave_budget, cache)
+        schedules[comp] = _solve_component(
+            build(comp), problem, first, hint, wave_budget, cache, limit(comp), compress(comp, hints), clock
+        )
         if k % 500 == 0:
             say(f"cpsat: {k}/{len(comps)} components, {len(cache)} distinct shapes")
     # 2. the slowest component sets the waves; the others may use that slack for the later
@@ -86,7 +167,7 @@ def plan_cpsat(
         waves_first = opts.objective is Objective.WAVES and wave_budget is None
         if waves_first or (opts.pairs is PairMode.SOFT and sub.pairs):
             schedules[comp] = _solve_component(
-                sub, problem, ["temps", "splits"], schedules[comp], budget, cache
+                sub, problem, ["temps", "splits"], schedules[comp], budget, cache, limit(comp), schedules[comp], clock
             )
     merged = Schedule({}, {}, all(s.proven for s in schedules.values()))
     for s in schedules.values():
@@ -101,7 +182,9 @@ def plan_cpsat(
         # when the cap or the pool couples components, extra temps also cost wave slots and
         # temp ports, so the fewest-moves plan may well be the faster one
         moves_opts = replace(opts, objective=Objective.MOVES)
-        moves_first = plan_cpsat(replace(problem, options=moves_opts), None, greedy=greedy)
+        moves_first = plan_cpsat(
+            replace(problem, options=moves_opts), None, greedy=greedy, deadline=deadline, share=share / 2
+        )
     if coupled:
         say("cpsat: merging components under the wave cap and the temp pool")
         alt = None
@@ -109,31 +192,29 @@ def plan_cpsat(
             h = _hints_from_steps(problem, moves_first.steps)
             alt = Schedule({i: a for i, (_, a) in h.items()}, {i: lv for i, (lv, _) in h.items()}, False)
         try:
-            merged = _merge(problem, merged, build, notes, say, alt)
+            merged = _merge(problem, merged, build, notes, say, alt, JOINT * total, greedy)
         except ReorgError:
-            fallback = moves_first or greedy
-            if fallback is None:
+            if moves_first is not None:
+                note = "CP-SAT found no joint schedule; this is its fewest-moves plan"
+                return make_plan(problem, "cpsat", moves_first.steps, notes=(note,))
+            if greedy is None:
                 raise
-            note = "CP-SAT found no joint schedule; this is its fewest-moves plan" \
-                if moves_first else "CP-SAT found no joint schedule; this is the greedy plan"
-            return make_plan(problem, "cpsat", fallback.steps, notes=(note,))
+            return _greedy_plan(problem, greedy, "CP-SAT found no joint schedule")
     plan = make_plan(problem, "cpsat", schedule_steps(problem, merged), merged.proven, tuple(notes))
     if wave_budget is not None:
         return plan
     if moves_first is not None:
         if _worse(plan, moves_first, Objective.WAVES):
             plan = make_plan(problem, "cpsat", moves_first.steps, notes=plan.notes)
-    if greedy is not None and _worse(plan, greedy, opts.objective):
-        note = "CP-SAT did not beat the greedy plan within the time limit; this is the greedy plan"
-        return make_plan(problem, "cpsat", greedy.steps, notes=(note,))
     return plan
 
 
 class _SubBuilder:
     """Cuts the problem into ``Sub`` parts: one per component, or all movers for the joint model."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, clock: Clock):
         self.problem = problem
+        self.clock = clock
         self.pool = len(problem.temp_pool)
         self.pair_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for a, b in problem.pair_links:
@@ -158,12 +239,12 @@ class _SubBuilder:
         )
 
 
-def greedy_or_none(problem: Problem) -> Plan | None:
+def greedy_or_none(problem: Problem, deadline: Deadline | None = None) -> Plan | None:
     """The greedy plan, used as the hint and the fallback; None when greedy finds none."""
     from reorg.planners.greedy import plan_greedy
 
     try:
-        return plan_greedy(problem)
+        return plan_greedy(problem, deadline)
     except ReorgError:
         return None
 
@@ -229,9 +310,20 @@ def _solve_component(
     hint: Schedule | None,
     budget: int | None,
     cache: dict,
+    limit: float,
+    fallback: Schedule | None = None,
+    clock: Clock | None = None,
 ) -> Schedule:
-    """Solve one component, or reuse the schedule of an earlier component of the same shape."""
+    """Solve one component, or reuse the schedule of an earlier component of the same shape.
+
+    ``limit`` is the solve's deterministic time; ``fallback`` (the component's greedy schedule)
+    is kept when the time runs out before CP-SAT finds one.
+    """
     opts = problem.options
+    if clock is not None and clock.deadline.expired() and fallback is not None:
+        clock.cut = clock.wall_cut = True  # no time left to build a model: keep the greedy one
+        if budget is None or fallback.waves <= budget:
+            return Schedule(dict(fallback.arrive), dict(fallback.leave), False)
     shape = _shape(sub)
     key = None
     if shape is not None:
@@ -253,16 +345,15 @@ def _solve_component(
     else:
         lower["waves"] = lower["waves_any"]
     horizon = budget or max(hint.waves if hint else 2 * len(sub.nodes) + 2, lower.get("waves", 1))
-    wm = WaveModel(sub, horizon, opts.time_limit)
+    wm = WaveModel(sub, horizon, limit, clock=clock)
     try:
         sched = wm.solve(stages, opts.pairs, hint, lower, budget)
     except Infeasible:
-        raise _explain(sub, problem) from None
+        raise _explain(sub, problem, limit, clock) from None
     except TimeoutError:
-        raise ReorgError(
-            f"CP-SAT found no plan for {_describe(sub)} within --time-limit {opts.time_limit}; "
-            "raise --time-limit or use --strategy greedy"
-        ) from None
+        if fallback is None or (budget is not None and fallback.waves > budget):
+            raise _OutOfTime() from None
+        return Schedule(dict(fallback.arrive), dict(fallback.leave), False)
     if key is not None:
         cache[key] = (shape[1], sched)
     return sched
@@ -292,10 +383,10 @@ def _describe(sub: Sub) -> str:
     return ", ".join(names[:3]) + more
 
 
-def _explain(sub: Sub, problem: Problem) -> ReorgError:
+def _explain(sub: Sub, problem: Problem, limit: float, clock: Clock | None) -> ReorgError:
     """Name the rules in conflict, from an assumption core, and what would fix each."""
     horizon = 2 * len(sub.nodes) + 2
-    wm = WaveModel(sub, horizon, problem.options.time_limit, enforce=True)
+    wm = WaveModel(sub, horizon, max(limit, MIN_SOLVE), enforce=True, clock=clock)
     rules = wm.explain(problem.options.pairs)
     fixes = []
     for rule in rules:
@@ -317,6 +408,8 @@ def _merge(
     notes: list[str],
     say: Progress,
     alt: Schedule | None = None,
+    limit: float = 1.0,
+    greedy: Plan | None = None,
 ) -> Schedule:
     """All components together under the cap and the pool: a list schedule, then joint CP-SAT.
 
@@ -325,14 +418,18 @@ def _merge(
     """
     opts = problem.options
     temps = {i for i in merged.arrive if merged.leave[i] < merged.arrive[i]}
+    fewest = len(temps)  # the components' own temps: the fewest when merged.proven
     try:
         listed = list_schedule(problem, temps, len(problem.temp_pool), opts.max_per_wave)
     except ReorgError:
         if alt is not None:
             listed = alt
+        elif greedy is not None:  # the greedy plan in fewer waves hints the joint model
+            listed = greedy_schedule(problem, greedy)
+            temps = {i for i in listed.arrive if listed.leave[i] < listed.arrive[i]}
         elif problem.n <= JOINT_LIMIT:  # let the joint model find or explain
             sub = build(tuple(sorted(problem.movers)), opts.max_per_wave)
-            return _solve_component(sub, problem, ["temps", "waves"], None, None, {})
+            return _solve_component(sub, problem, ["temps", "waves"], None, None, {}, limit, None, build.clock)
         else:
             raise
     if alt is not None and (alt.waves, alt.temps) <= (listed.waves, listed.temps):
@@ -344,7 +441,10 @@ def _merge(
         # each component already needs its own proven waves with its fewest temps, and a plan
         # with the fewest moves gives every component exactly those temps
         bound = max(bound, merged.waves)
-    if opts.objective is Objective.MOVES and listed.waves <= bound:
+    splits = sum(1 for a, b in problem.pair_links if listed.arrive[a] != listed.arrive[b])
+    at_fewest = len(temps) == fewest
+    if opts.objective is Objective.MOVES and listed.waves <= bound and splits == 0 and at_fewest:
+        # at the bounds for moves and waves; under --pairs soft the splits must be 0 as well
         listed.proven = merged.proven or moves == lower_bound_moves(problem)
         return listed
     if problem.n > JOINT_LIMIT:
@@ -352,6 +452,9 @@ def _merge(
             f"{problem.n} moving bindings exceed the joint-model limit ({JOINT_LIMIT}): "
             f"waves come from the list schedule ({listed.waves}; bound {bound})"
         )
+        return listed
+    if build.clock.deadline.expired():  # no time left to build the joint model
+        build.clock.cut = build.clock.wall_cut = True
         return listed
     say(f"cpsat: joint model of {problem.n} bindings (list schedule {listed.waves} waves, bound {bound})")
     sub = build(tuple(sorted(problem.movers)), opts.max_per_wave)
@@ -362,11 +465,12 @@ def _merge(
     if opts.objective is Objective.MOVES:
         lower["waves"] = lower_bound_waves(problem)
         if merged.proven:  # each component needs its proven temps, and then its proven waves
-            lower["temps"] = len(temps)
-            lower["waves"] = lower["waves_any"] = bound  # bound for exactly these moves
+            lower["temps"] = fewest
+            if at_fewest:
+                lower["waves"] = lower["waves_any"] = bound  # bound for exactly these moves
     else:
         lower["waves"] = lower_bound_waves_any(problem)
-    wm = WaveModel(sub, listed.waves, opts.time_limit)
+    wm = WaveModel(sub, listed.waves, limit, clock=build.clock)
     try:
         return wm.solve(stages, opts.pairs, listed, lower)
     except (Infeasible, TimeoutError):

@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reorg.model import Objective, Plan, ReorgError
+from reorg.planners.budget import Deadline
 from reorg.planners.cpsat import Progress, greedy_or_none, plan_cpsat
 from reorg.problem import Problem
 
 
-def plan_front(problem: Problem, progress: Progress | None = None, greedy: Plan | None = None) -> list[Plan]:
+def plan_front(
+    problem: Problem, progress: Progress | None = None, greedy: Plan | None = None, deadline: Deadline | None = None
+) -> list[Plan]:
     """Plans along the moves-versus-waves front: for each wave budget between the fewest-moves
     plan's waves and the fewest possible waves, the fewest moves that fit it.
 
@@ -20,17 +23,17 @@ def plan_front(problem: Problem, progress: Progress | None = None, greedy: Plan 
     say = progress or (lambda _msg: None)
     if not problem.movers:
         return []
-    greedy = greedy or greedy_or_none(problem)
-    moves_first = plan_cpsat(problem, None, greedy=greedy)
+    greedy = greedy or greedy_or_none(problem, deadline)
+    moves_first = plan_cpsat(problem, None, greedy=greedy, deadline=deadline, share=0.5)
     waves_opts = replace(problem.options, objective=Objective.WAVES)
-    waves_first = plan_cpsat(replace(problem, options=waves_opts), None, greedy=greedy)
+    waves_first = plan_cpsat(replace(problem, options=waves_opts), None, greedy=greedy, deadline=deadline, share=0.5)
     low, high = waves_first.metrics.waves, moves_first.metrics.waves
     plans = [moves_first]
     budget = high - 1
     while budget > low:
         say(f"pareto: fewest moves within {budget} waves ({len(plans)} plan(s) so far)")
         try:
-            plan = plan_cpsat(problem, None, wave_budget=budget, greedy=greedy)
+            plan = plan_cpsat(problem, None, wave_budget=budget, greedy=greedy, deadline=deadline, share=0.25)
         except ReorgError:
             break
         plans.append(plan)

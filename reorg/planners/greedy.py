@@ -36,25 +36,179 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from dataclasses import replace
 
 from reorg.model import Goal, PairMode, Plan, ReorgError, Step, StepKind
 from reorg.planners import make_plan
+from reorg.planners.budget import Deadline
 from reorg.problem import Problem, join
 
 
-def plan_greedy(problem: Problem) -> Plan:
+SEARCH_WORK = 400_000  # movers x runs the backtracking search may spend before giving up
+SEARCH_ALWAYS = 40_000  # ... and spends even when the deadline has passed
+
+
+def plan_greedy(problem: Problem, deadline: Deadline | None = None) -> Plan:
     """One step per wave (a hard pair's arrivals share one), cycles broken through temp ports."""
-    return make_plan(problem, "greedy", _Greedy(problem).run())
+    return make_plan(problem, "greedy", greedy_steps(problem, deadline))
+
+
+class _DeadEnd(Exception):
+    """A run needed a temp port where none was free (or reached a state already searched)."""
+
+    def __init__(self, path: list[int], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def greedy_steps(problem: Problem, deadline: Deadline | None = None) -> list[Step]:
+    """The greedy steps; when a small pool leaves greedy stuck, a backtracking search.
+
+    The first run takes the default choice at every stuck point (see ``_cycle_member``). When
+    it finds every temp port of the pool held, the search goes back to the latest stuck point
+    and sends another mover to a temp port instead, depth first (``_candidates``). States already
+    searched are skipped. Arrivals that are ready always go first, which never hurts (an arrival
+    takes no temp port and frees ports), and the choice at a stuck point ranges over every mover
+    still on its port that someone waits for, so the search is exhaustive: when it ends without
+    a plan, no plan exists with this pool. It stops after ``SEARCH_WORK`` movers' worth of runs
+    (or at the deadline), and then says how many temp ports a plan needs.
+    """
+    try:
+        return _Greedy(problem).run()
+    except _DeadEnd as dead:
+        first = dead
+    # the pool is scarce. Each temp pool (a host, or all hosts under global scope) is searched
+    # alone, since nothing but the pool couples them (one step per wave meets any cap), and the
+    # plans run one pool after another
+    steps: list[Step] = []
+    for part in _per_pool(problem):
+        offset = max((s.wave for s in steps), default=0)
+        for s in _search(part, first, deadline):
+            steps.append(Step(0, s.wave + offset, s.service, s.host, s.from_port, s.to_port, s.kind))
+    return steps
+
+
+def _per_pool(problem: Problem) -> list[Problem]:
+    """The problem cut into one part per temp pool (host scope: per host), in pool order."""
+    by_pool: dict[str, list[int]] = defaultdict(list)
+    for i in problem.movers:
+        by_pool[problem.temp_domain(i)].append(i)
+    if len(by_pool) < 2:
+        return [problem]
+    parts = []
+    for _, movers in sorted(by_pool.items()):
+        inside = set(movers)
+        parts.append(replace(
+            problem,
+            movers=tuple(movers),
+            pair_links=tuple(link for link in problem.pair_links if link[0] in inside and link[1] in inside),
+        ))
+    return parts
+
+
+def _search(problem: Problem, first: _DeadEnd, deadline: Deadline | None) -> list[Step]:
+    """Depth-first search over the stuck points' choices (see ``greedy_steps``)."""
+    # from here on a hard-pair member whose own unit is then ready goes to temp first
+    stack: list[tuple[int, ...]] = [()]
+    visited: set[tuple[int, int, int, int]] = set()
+    work = 0
+    while stack:
+        # greedy is the fallback when time is up, so the first SEARCH_ALWAYS of work goes anyway
+        late = work > SEARCH_ALWAYS and deadline is not None and deadline.expired()
+        if work > SEARCH_WORK or late:
+            raise ReorgError(_gave_up_message(problem, first, exhaustive=False))
+        prefix = stack.pop()
+        run = _Greedy(problem, prefix, visited, scarce=True)
+        work += max(1, problem.n)
+        try:
+            return run.run()
+        except _DeadEnd as dead:
+            path = dead.path
+            first = dead if not prefix else first
+            for depth in range(max(0, len(prefix) - 1), len(path)):
+                stack.append(tuple(path[:depth]) + (path[depth] + 1,))
+    raise ReorgError(_gave_up_message(problem, first, exhaustive=True))
+
+
+def _gave_up_message(problem: Problem, first: _DeadEnd | None, exhaustive: bool) -> str:
+    """Why greedy has no plan, and the pool that would do (greedy with a pool per mover)."""
+    base = str(first) if first is not None else "greedy found no plan"
+    need = _temps_needed(problem)
+    lo, hi = problem.options.temp_ports
+    have = len(problem.temp_pool)
+    if exhaustive:
+        head = (
+            f"no plan exists with the {have} free temp port(s) of {lo}-{hi}: every order of "
+            f"temp moves was tried ({base})"
+        )
+    else:
+        head = (
+            f"greedy found no order of temp moves with the {have} free temp port(s) of {lo}-{hi} "
+            f"within its search limit ({base})"
+        )
+    if need is None:
+        return head
+    return f"{head}; with {need} free temp ports a plan exists: pass e.g. --temp-ports {_range_for(problem, need)}"
+
+
+def _temps_needed(problem: Problem) -> int | None:
+    """The most temp ports greedy holds at once per pool when the pool never runs out."""
+    wide = replace(problem, temp_pool=tuple(range(-problem.n - 1, 0)))  # placeholders, never written
+    try:
+        steps = _Greedy(wide, (), set()).run()
+    except (_DeadEnd, ReorgError):
+        return None
+    held: dict[str, int] = defaultdict(int)
+    peak = 0
+    domain = {problem.goals[i].key: problem.temp_domain(i) for i in problem.movers}
+    for s in steps:
+        d = domain[(s.service, s.host)]
+        if s.kind is StepKind.TO_TEMP:
+            held[d] += 1
+            peak = max(peak, held[d])
+        elif s.kind is StepKind.FROM_TEMP:
+            held[d] -= 1
+    return max(peak, 1)
+
+
+def _range_for(problem: Problem, need: int) -> str:
+    """A --temp-ports range from the current low end holding ``need`` ports no table names."""
+    lo = problem.options.temp_ports[0]
+    named = {b.port for b in problem.instance.bindings}
+    named |= {g.to_port for g in problem.goals if g.to_port is not None}
+    named |= {r.port for r in problem.instance.reservations}
+    named |= problem.options.temp_avoid
+    hi, free = lo - 1, 0
+    while free < need and hi < 65535:
+        hi += 1
+        free += hi not in named
+    return f"{lo}-{hi}"
 
 
 class _Greedy:
-    """The state of one run: who still holds its original port, who sits on which temp port."""
+    """The state of one run: who still holds its original port, who sits on which temp port.
 
-    def __init__(self, problem: Problem) -> None:
+    ``prefix`` gives the choice (an index into ``_candidates``) at the first stuck points;
+    later stuck points take choice 0. ``visited`` holds the states of stuck points searched.
+    ``scarce`` (once a first run found the pool too small) first sends to temp a member of a
+    hard pair that is all its unit waits for, so the temp port comes back in the next wave.
+    """
+
+    def __init__(
+        self, problem: Problem, prefix: tuple[int, ...] = (), visited: set | None = None, scarce: bool = False
+    ) -> None:
         self.problem = problem
+        self.prefix = prefix
+        self.scarce = scarce
+        self.visited = visited if visited is not None else set()
+        self.path: list[int] = []  # the choice taken at each stuck point so far
+        # the state as a hash: (xor of done, xor of temp holders, counts); O(1) to keep
+        self.sig = [0, 0, 0, 0]
         self.goals = problem.goals
         self.is_mover = set(problem.movers)
         self.unit_of, self.units = _units(problem)
+        self.multi = [u for u, members in enumerate(self.units) if len(members) > 1]
+        self.unit_members = {u: set(self.units[u]) for u in self.multi}
         self.at_origin = set(problem.movers)  # movers still on their current port
         self.temp_of: dict[int, int] = {}  # mover -> temp port it sits on
         self.done: set[int] = set()
@@ -88,8 +242,57 @@ class _Greedy:
                 self._arrive(heapq.heappop(self.ready))
                 unit_left -= 1
                 continue
-            self._to_temp(self._cycle_member(self._stuck_start()))
+            self._to_temp(self._choose())
         return self.steps
+
+    def _choose(self) -> int:
+        """The mover that goes to a temp port at this stuck point (see ``greedy_steps``)."""
+        depth = len(self.path)
+        if depth >= len(self.prefix):
+            key = tuple(self.sig)
+            if key in self.visited:
+                raise _DeadEnd(self.path, "a state already searched")
+            self.visited.add(key)
+        want = self.prefix[depth] if depth < len(self.prefix) else 0
+        default = (self.scarce and self._self_release()) or self._cycle_member(self._stuck_start())
+        if want == 0 and self._has_temp(default):
+            self.path.append(0)
+            return default
+        options = self._candidates(default)
+        if want >= len(options):
+            if want == 0:
+                raise _DeadEnd(self.path, self._stuck_message(default))
+            raise _DeadEnd(self.path, "no other choice")
+        self.path.append(want)
+        return options[want]
+
+    def _self_release(self) -> int | None:
+        """A member of a waiting hard-pair unit that is the only holder the unit waits for (and
+        has a temp port free): it goes to temp and the unit arrives, temp port and all, next."""
+        best = None
+        for u in self.multi:
+            if self.pending[u] == 0 or self.units[u][0] in self.done:
+                continue
+            holders = {j for j in self.waits[u] if j in self.at_origin or j not in self.is_mover}
+            if len(holders) == 1:
+                (m,) = holders
+                if m in self.unit_members[u] and self._has_temp(m) and (best is None or m < best):
+                    best = m
+        return best
+
+    def _has_temp(self, m: int) -> bool:
+        pool = self.free_temps.get(self.problem.temp_domain(m))
+        return bool(self.problem.temp_pool) if pool is None else bool(pool)
+
+    def _candidates(self, default: int) -> list[int]:
+        """Every mover that may go to a temp here: on its own port, waited for, a temp free in
+        its pool; the default first, then the one whose departure brings a waiter closest to
+        ready. O(movers): computed only when the search backtracks."""
+        others = sorted(
+            (m for m in self.at_origin if m != default and self.waiters.get(m) and self._has_temp(m)),
+            key=self._victim_rank,
+        )
+        return ([default] if self._has_temp(default) else []) + others
 
     # ---- steps ------------------------------------------------------------------------------
 
@@ -100,6 +303,8 @@ class _Greedy:
             g = self.goals[m]
             if m in self.temp_of:
                 temp = self.temp_of.pop(m)
+                self.sig[1] ^= hash((m, 7))
+                self.sig[3] -= 1
                 self._emit(g, temp, g.to_port, StepKind.FROM_TEMP)
                 # Free again from the next wave on; every later step is in a later wave.
                 heapq.heappush(self.free_temps[self.problem.temp_domain(m)], temp)
@@ -107,6 +312,8 @@ class _Greedy:
                 kind = StepKind.RETIRE if g.to_port is None else StepKind.MOVE
                 self._emit(g, g.from_port, g.to_port, kind)
             self.done.add(m)
+            self.sig[0] ^= hash((m, 3))
+            self.sig[2] += 1
         for m in self.units[u]:
             if m in self.at_origin:
                 self._leave_origin(m)
@@ -116,9 +323,11 @@ class _Greedy:
         pool = self.free_temps.get(domain)
         if pool is None:
             pool = self.free_temps[domain] = list(self.problem.temp_pool)  # sorted: a heap
-        if not pool:
-            raise ReorgError(self._stuck_message(m))
+        if not pool:  # _choose picks a mover with a free temp port
+            raise AssertionError(self._stuck_message(m))
         temp = heapq.heappop(pool)
+        self.sig[1] ^= hash((m, 7))
+        self.sig[3] += 1
         self.wave += 1
         g = self.goals[m]
         self._emit(g, g.from_port, temp, StepKind.TO_TEMP)

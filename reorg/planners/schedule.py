@@ -203,3 +203,65 @@ def _assign_temp_ports(problem: Problem, sched: Schedule) -> dict[int, int]:
             held_until[port] = a
             out[i] = port
     return out
+
+
+
+def pack(problem: Problem, steps) -> Schedule:
+    """A sequential plan's steps packed into few waves: each unit as early as the rules allow.
+
+    A unit is one wave of the plan (one step, or a hard pair's arrivals). Taken in the plan's
+    order, each goes to the earliest wave where the wave model's rules hold: an arrival after
+    every blocker has left (blockers left earlier in the plan, so their waves are known), movers
+    leaving one port in distinct waves, at most ``--max-per-wave`` steps a wave, and temp ports
+    as slots of the pool, each holding one binding from its to-temp wave through its from-temp
+    wave (the plan never holds more than the pool, so a slot is always there). Valid whenever
+    the plan is; never more waves than it. Linear in the steps (the cap may add a scan).
+    """
+    index = {problem.goals[i].key: i for i in problem.movers}
+    cap = problem.options.max_per_wave
+    shared_of = {j: g for g, group in enumerate(problem.shared_leavers) for j in group}
+    units: dict[int, list[Step]] = defaultdict(list)
+    for s in steps:
+        units[s.wave].append(s)
+    arrive: dict[int, int] = {}
+    left: dict[int, int] = {}
+    per_wave: dict[int, int] = defaultdict(int)  # steps placed in each wave
+    shared_waves: dict[int, set[int]] = defaultdict(set)  # waves a shared port is left in
+    slots: dict[str, list[list[int]]] = {}  # per pool: [free from wave, holder or -1]
+    slot_of: dict[int, list[int]] = {}
+    for w in sorted(units):
+        unit = units[w]
+        earliest = 1
+        for s in unit:
+            i = index[(s.service, s.host)]
+            if s.kind is StepKind.TO_TEMP:
+                pool = slots.setdefault(problem.temp_domain(i), [[1, -1] for _ in problem.temp_pool])
+                slot = min((sl for sl in pool if sl[1] < 0), key=lambda sl: sl[0])
+                slot[1] = i
+                slot_of[i] = slot
+                earliest = max(earliest, slot[0])
+            else:
+                earliest = max([earliest] + [left[j] + 1 for j in problem.blockers[i]])
+                if s.kind is StepKind.FROM_TEMP:
+                    earliest = max(earliest, left[i] + 1)
+        leaving = [shared_of[index[(s.service, s.host)]] for s in unit
+                   if s.kind is not StepKind.FROM_TEMP and index[(s.service, s.host)] in shared_of]
+        wave = earliest
+        while (cap is not None and per_wave[wave] + len(unit) > cap) or any(
+            wave in shared_waves[g] for g in leaving
+        ):
+            wave += 1
+        per_wave[wave] += len(unit)
+        for g in leaving:
+            shared_waves[g].add(wave)
+        for s in unit:
+            i = index[(s.service, s.host)]
+            if s.kind is StepKind.TO_TEMP:
+                left[i] = wave
+            elif s.kind is StepKind.FROM_TEMP:
+                arrive[i] = wave
+                slot = slot_of.pop(i)
+                slot[0], slot[1] = wave + 1, -1
+            else:
+                left[i] = arrive[i] = wave
+    return Schedule(arrive, {i: left[i] for i in arrive}, False)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from reorg.model import PairMode
 from reorg.planners import sat
+from reorg.planners.budget import NO_DEADLINE, Deadline
 
 log = logging.getLogger("reorg.cpsat")
 
@@ -65,13 +66,31 @@ class Infeasible(Exception):
         self.rules = rules
 
 
-class WaveModel:
-    """Build variables, add constraints, solve objectives in sequence, extract a Schedule."""
+class Clock:
+    """The wall-clock deadline of a planner run, and what the limits did to its solves."""
 
-    def __init__(self, sub: Sub, horizon: int, time_limit: float, enforce: bool = False):
+    def __init__(self, deadline: Deadline | None = None) -> None:
+        self.deadline = deadline or NO_DEADLINE
+        self.cut = False  # some solve stopped at a limit without a proof
+        self.wall_cut = False  # ... at the wall clock, before its deterministic limit
+
+    def wall(self) -> float | None:
+        return None if self.deadline.seconds is None else self.deadline.remaining()
+
+
+class WaveModel:
+    """Build variables, add constraints, solve objectives in sequence, extract a Schedule.
+
+    ``time_limit`` is each solve's deterministic limit; ``clock`` its wall-clock deadline.
+    """
+
+    def __init__(
+        self, sub: Sub, horizon: int, time_limit: float, enforce: bool = False, clock: Clock | None = None
+    ):
         self.sub = sub
         self.horizon = max(1, horizon)
         self.time_limit = time_limit
+        self.clock = clock or Clock()
         self.model = sat.CpModel()
         self.rules: dict[str, sat.IntVar] = {}  # enforcement literals, when explaining
         self.enforce = enforce
@@ -169,7 +188,15 @@ class WaveModel:
     # -- solving -------------------------------------------------------------------------------
 
     def _solver(self) -> sat.CpSolver:
-        return sat.new_solver(self.time_limit, log)
+        return sat.new_solver(self.time_limit, log, self.clock.wall())
+
+    def _note_limits(self, solver: sat.CpSolver, status) -> None:
+        """Record a solve the limits cut short, and whether the wall clock did it."""
+        if status == sat.OPTIMAL or status == sat.INFEASIBLE:
+            return
+        self.clock.cut = True
+        if solver.deterministic_time < 0.99 * self.time_limit:
+            self.clock.wall_cut = True
 
     def _hint(self, sched: Schedule | None) -> None:
         self.model.clear_hints()
@@ -190,9 +217,15 @@ class WaveModel:
         m = self.model
         m.add(objective >= lower)
         m.minimize(objective)
+        if self.clock.deadline.expired():  # no time left: keep what we have
+            self.clock.cut = self.clock.wall_cut = True
+            if hint is not None:
+                return hint, False, self._figure(name, hint)
+            raise TimeoutError("the time limit ran out before CP-SAT could start")
         self._hint(hint)
         solver = self._solver()
         status = solver.solve(m)
+        self._note_limits(solver, status)
         if status == sat.OPTIMAL or status == sat.FEASIBLE:
             value = int(round(solver.objective_value))
             return self._extract(solver, status == sat.OPTIMAL), status == sat.OPTIMAL, value

@@ -8,7 +8,7 @@ import json
 
 from reorg.check import CheckReport
 from reorg.escape import md_code
-from reorg.model import Candidate, Compared, Instance, Plan
+from reorg.model import Candidate, Compared, Failed, Instance, Plan
 from reorg.render.table import md_table, text_table
 
 
@@ -186,8 +186,9 @@ def _objective_of(r: Compared) -> str:
     }[r.candidate]
 
 
-def render_compare(rows: tuple[Compared, ...]) -> str:
-    """The comparison table; ``*`` marks the moves-versus-waves front (per cap)."""
+def render_compare(rows: tuple[Compared, ...], failed: tuple[Failed, ...] = ()) -> str:
+    """The comparison table; ``*`` marks the moves-versus-waves front (per cap). A strategy that
+    found no plan is a row of dashes, and its reason follows the table."""
     table = []
     for r in rows:
         d = _compare_row(r)
@@ -197,13 +198,21 @@ def render_compare(rows: tuple[Compared, ...]) -> str:
             d["pairs_split"], "yes" if d["optimal"] else "no", "*" if d["front"] else "",
             float(d["seconds"]),
         ])
+    for f in failed:
+        cap = "-" if f.cap is None else f.cap
+        table.append([f.label, "failed", cap, "-", "-", "-", "-", "-", "-", "-", "", float(f.seconds)])
     headers = ["plan", "objective", "cap", "moves", "temp", "waves", "moves-lb", "waves-lb",
                "split", "optimal", "front", "seconds"]
-    return text_table(table, headers=headers, tablefmt="simple", floatfmt=".2f") + "\n"
+    text = text_table(table, headers=headers, tablefmt="simple", floatfmt=".2f") + "\n"
+    for f in failed:
+        text += f"{f.label}: failed: {f.reason}\n"
+    return text
 
 
-def render_compare_json(rows: tuple[Compared, ...]) -> str:
-    return json.dumps([_compare_row(r) for r in rows], indent=2, sort_keys=True) + "\n"
+def render_compare_json(rows: tuple[Compared, ...], failed: tuple[Failed, ...] = ()) -> str:
+    out = [_compare_row(r) for r in rows]
+    out += [{"plan": f.label, "cap": f.cap, "failed": f.reason, "seconds": round(f.seconds, 3)} for f in failed]
+    return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
 def explain_trade(r: Compared, rows: tuple[Compared, ...]) -> str:
@@ -225,7 +234,7 @@ def explain_trade(r: Compared, rows: tuple[Compared, ...]) -> str:
     return f"{m.moves} moves in {m.waves} waves ({extra:+d} moves, {-saved:+d} waves against the fewest-moves plan)"
 
 
-def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance) -> str:
+def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance, failed: tuple[Failed, ...] = ()) -> str:
     """compare.md: the table, the front, and one line per plan on what it trades."""
     lines = [
         "# Plan comparison",
@@ -234,7 +243,7 @@ def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance) -> s
         f"{md_code(instance.target_path)} (sha256 `{instance.target_sha256}`). Every plan below passed the verifier.",
         "",
         "```",
-        render_compare(rows).rstrip("\n"),
+        render_compare(rows, failed).rstrip("\n"),
         "```",
         "",
         "## Moves versus waves",
