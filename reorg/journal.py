@@ -54,7 +54,7 @@ class Event:
     time: str
     checks: tuple[Check, ...] = ()
     forced: bool = False
-    unverified: bool = False  # some check could not run: the step is recorded, not proven
+    unverified: bool = False  # some check could not run (done or undone): recorded, not proven
 
     def to_dict(self) -> dict:
         data = {
@@ -72,7 +72,9 @@ class Event:
     @property
     def label(self) -> str:
         """The event as status and history show it: ``unverified`` for an unproven ``done``."""
-        return "unverified" if self.unverified and self.event is EventKind.DONE else self.event.value
+        if not self.unverified:
+            return self.event.value
+        return "unverified" if self.event is EventKind.DONE else f"{self.event.value} (unverified)"
 
     @classmethod
     def from_dict(cls, data: dict) -> Event:

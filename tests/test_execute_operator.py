@@ -333,3 +333,64 @@ def test_breaking_a_stale_lock_never_removes_a_lock_taken_meanwhile(tmp_path: Pa
     with pytest.raises(Exception, match="taken by another session"):
         lk._break_lock(path, identity)
     assert path.read_text() == live_b  # B's lock is still there, untouched
+
+
+# ---- the end of a migration, a changed target, a terminal that confirms ---------------------------------
+
+
+def test_the_last_done_counts_the_unverified_steps(here: Fleet, tmp_path: Path):
+    make_plan(tmp_path, *CHAIN)
+    last = run("done", "1-5", "--no-probe")
+    assert last.exit_code == 0, last.output
+    assert "5 of the 5 steps are unverified" in last.stdout and "verify them by hand" in last.stdout
+
+
+def test_a_changed_target_is_reported_on_stderr(here: Fleet, tmp_path: Path):
+    make_plan(tmp_path, *CHAIN)
+    (tmp_path / "data" / "target.csv").write_text(CHAIN[1].replace("c,4004", "c,4005"))
+    status = run("status")
+    assert status.exit_code == 0
+    assert "data/target.csv changed since the plan was made" in status.stderr and "re-plan" in status.stderr
+
+
+def test_undo_on_a_terminal_shows_the_rollback_and_asks(here: Fleet, tmp_path: Path):
+    import pty
+    import subprocess
+    import sys
+
+    plan = make_plan(tmp_path, *CHAIN)
+    assert run("done", "1", "--no-probe").exit_code == 0
+
+    def undo_answering(answer: bytes) -> tuple[int, str]:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reorg", "undo", "--no-probe"],
+            stdin=follower, stdout=follower, stderr=follower, cwd=tmp_path,
+        )
+        os.close(follower)
+        os.write(leader, answer)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        os.close(leader)
+        return proc.wait(timeout=60), output.decode("utf-8", "replace")
+
+    code, shown = undo_answering(b"n\n")
+    assert code == 1 and "Undo step 1:" in shown and "record it as undone?" in shown
+    assert events(plan) == [("done", 1)]
+    code, shown = undo_answering(b"y\n")
+    assert code == 0 and "step 1 is recorded as undone" in shown, shown
+    assert events(plan) == [("done", 1), ("undone", 1)]
+
+
+def test_hosts_init_copies_each_hosts_os_from_the_data_folder(here: Fleet, tmp_path: Path):
+    make_plan(tmp_path, *CHAIN)
+    (tmp_path / "data" / "hosts.csv").write_text("host,address,os,reserved\ndev,,linux,\nmac-mini,,macos,\n")
+    assert run("hosts", "init").exit_code == 0
+    assert (tmp_path / "plans" / "hosts.csv").read_text() == "host,address,os\ndev,,linux\nmac-mini,,macos\n"

@@ -29,6 +29,7 @@ from reorg.journal import (
     save_journal,
     twin_journals,
 )
+from reorg.hostfacts import read_host_facts
 from reorg.lock import locked, read_lock
 from reorg.model import Binding, Goal, Instance, Plan, ReorgError, Step, StepKind
 from reorg.names import check_name
@@ -100,9 +101,9 @@ class Execution:
         return replayer
 
 
-def _find_table(planfile: PlanFile) -> tuple[Path | None, str]:
-    """The current table the plan was made from, if found: (path, recorded path)."""
-    entry = planfile.inputs.get("current", {})
+def _find_table(planfile: PlanFile, table: str = "current") -> tuple[Path | None, str]:
+    """The table (current or target) the plan was made from, if found: (path, recorded path)."""
+    entry = planfile.inputs.get(table, {})
     recorded = entry.get("path", "")
     if not recorded:
         return None, ""
@@ -115,8 +116,12 @@ def _find_table(planfile: PlanFile) -> tuple[Path | None, str]:
     return None, recorded
 
 
-def _table_changed(planfile: PlanFile, path: Path) -> bool:
-    return hashlib.sha256(read_bytes(path, "CSV")).hexdigest() != planfile.inputs.get("current", {}).get("sha256")
+def _table_changed(planfile: PlanFile, path: Path, table: str = "current") -> bool:
+    try:
+        data = read_bytes(path, "CSV")
+    except (OSError, ReorgError):
+        return False  # unreadable now: nothing to compare, and execution does not need it
+    return hashlib.sha256(data).hexdigest() != planfile.inputs.get(table, {}).get("sha256")
 
 
 def base_bindings(planfile: PlanFile) -> tuple[dict[tuple[str, str], int], tuple[str, ...]]:
@@ -129,13 +134,21 @@ def base_bindings(planfile: PlanFile) -> tuple[dict[tuple[str, str], int], tuple
     path, recorded = _find_table(planfile)
     if planfile.base is not None:
         base = {binding.key: binding.port for binding in planfile.base}
+        notices: tuple[str, ...] = ()
         if path is not None and _table_changed(planfile, path):
-            return base, (
+            notices += (
                 f"{path} changed since the plan was made; the checks use the state the plan recorded "
                 "(its `held` list), so they are right for this plan. If the fleet changed outside "
                 f"this plan, write where it is now with `reorg state --out {path}` and re-plan",
             )
-        return base, ()
+        target, _ = _find_table(planfile, "target")
+        if target is not None and _table_changed(planfile, target, "target"):
+            notices += (
+                f"{target} changed since the plan was made: this plan still reaches the old target; "
+                "to reach the new one, finish or undo this plan, write where the hosts are with "
+                "`reorg state --out FILE`, and re-plan from it",
+            )
+        return base, notices
     if not recorded:
         return {}, ()
     if path is None:
@@ -523,12 +536,22 @@ def record_done(
                 break
         save_journal(updated)
     position = replayer.position()
+    end = ""
+    if len(position.done) == total and total:
+        # The end of the migration: say how many steps were recorded without proof.
+        unproven = _unverified_steps(replace(ex, journal=updated, position=position))
+        end = (
+            f" {len(unproven)} of the {total} steps are unverified (checks that could not run: "
+            f"{_ranges(list(unproven))}); verify them by hand (`reorg status`)." if unproven
+            else f" Every step was verified. Write the new inventory with `reorg state --at end --out FILE`."
+        )
     listed = isinstance(step, str) and any(c in step for c in ",-")
     if len(targets) == 1 and not listed and wave is None and host is None:
         only = reports[0]
         also = tuple(s for s in open_steps(ex.plan, position.done, position.dirty) if s.step != only.step.step)
-        return replace(only, position=position, also=also, notices=ex.notices)
-    return _batch_report(ex, targets, reports, position, total, scope)
+        return replace(only, position=position, also=also, notices=ex.notices, advice=only.advice + end)
+    batch = _batch_report(ex, targets, reports, position, total, scope)
+    return replace(batch, advice=batch.advice + end)
 
 
 def _at(ex: Execution, replayer: Replayer) -> Execution:
@@ -702,7 +725,7 @@ def record_undo(
             )
         status = ex.status_of(target)
         _, post = step_checks(ex.plan, ex.position, target, reverse=True, status=status)
-        checks, _ = probing.run(post)
+        checks, missing = probing.run(post)
         failed = _failed(checks)
         if failed and not force:
             bad = failed[0]
@@ -714,7 +737,7 @@ def record_undo(
             return StepReport("undo", target, scope, checks, None, False, advice, ex.position, total, (),
                               ex.notices, status)
         assert ex.journal is not None  # _choose_undo found a done or failed step in it
-        updated = ex.journal.append(EventKind.UNDONE, target.step, checks, forced=bool(failed))
+        updated = ex.journal.append(EventKind.UNDONE, target.step, checks, forced=bool(failed), unverified=missing > 0)
         save_journal(updated)
     position = replay(ex.plan, updated.events, journal_path, ex.base)
     after = next_step(ex.plan, position)
@@ -929,16 +952,31 @@ def _refuse_overwrite(out: Path, planfile: PlanFile, journal_path: Path) -> None
         )
 
 
+def _known_os(planfile: PlanFile) -> dict[str, str]:
+    """Each host's os from the ``hosts.csv`` beside the plan's current table (data/hosts.csv), if any."""
+    table, _ = _find_table(planfile)
+    beside = table.parent / "hosts.csv" if table is not None else None
+    if beside is None or not beside.is_file():
+        return {}
+    try:
+        facts = read_host_facts(beside)
+    except ReorgError:
+        return {}
+    return {host: fact.os.value for host, fact in facts.items() if fact.os is not None}
+
+
 def hosts_init(plan: Path | None = None, out: Path | None = None) -> tuple[Path, tuple[str, ...]]:
     """``reorg hosts init``: ``hosts.csv`` beside the plan with every host of the plan, to fill in.
 
-    Never overwrites: an existing file is refused. Columns ``host,address,os`` with the address and
-    os left empty (a host without an address is probed only with ``--here``).
+    Never overwrites: an existing file is refused. Columns ``host,address,os`` with the address left
+    empty (a host without an address is probed only with ``--here``) and the os copied from the
+    ``hosts.csv`` beside the current table when it names one.
     """
     planfile = read_plan(find_plan(plan))
     target = out if out is not None else planfile.path.parent / "hosts.csv"
     hosts = sorted({step.host for step in planfile.plan.steps} | {b.host for b in planfile.base or ()})
-    text = "host,address,os\n" + "".join(f"{host},,\n" for host in hosts)
+    known = _known_os(planfile)
+    text = "host,address,os\n" + "".join(f"{host},,{known.get(host, '')}\n" for host in hosts)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
