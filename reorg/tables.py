@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Reservation, TargetRow
 from reorg.names import check_name
@@ -74,6 +73,10 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
         )
     if not text.strip():
         raise ReorgError(f"{name}: file is empty; it needs a header line with {','.join(required)}")
+    # Imported here, not at the top: pandas takes a second to import, and commands that read no
+    # table (reorg scan, status, --help) should not pay for it. Still the only pandas user.
+    import pandas as pd
+
     try:
         frame = pd.read_csv(
             io.StringIO(text),
