@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -186,3 +187,12 @@ def test_error_lines_stay_one_line_without_control_characters(tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1 and "\x1b" not in out.stderr, out.stderr
+
+
+def test_runbook_notes_from_a_hand_edited_plan_stay_one_line_of_text():
+    plan, instance = _evil_plan()
+    plan = Plan(plan.strategy, plan.options, plan.steps, plan.metrics, notes=("ok\n- [x] 99. injected <img src=x>",))
+    text = render_runbook(plan, instance, "evil", "evil.json")
+    assert "\n- [x] 99" not in text
+    assert not re.search(r"(?<!\\)<img", text)  # only as the escaped, literal \<img
+    assert "- ok\\\\x0a- \\[x\\] 99. injected \\<img src=x\\>" in text  # renders as ok\x0a- [x] ...

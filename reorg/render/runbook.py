@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from reorg.escape import md_escape
 from reorg.model import PLAN_FORMAT, Instance, Plan, StepKind
 from reorg.render.diagram import render_mermaid
 from reorg.render.steptext import describe_step
@@ -113,7 +114,8 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
         "",
     ]
     if plan.notes:
-        out += ["## Notes", ""] + [f"- {note}" for note in plan.notes] + [""]
+        # a plan file's notes may be edited by hand: one Markdown line each, markup shown as text
+        out += ["## Notes", ""] + [f"- {md_escape(note)}" for note in plan.notes] + [""]
     out += [
         "## Waves and dependencies",
         "",
