@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from reorg.escape import md_escape
-from reorg.model import PLAN_FORMAT, Instance, Plan, StepKind
+from reorg.model import PLAN_FORMAT, Instance, Plan, Step, StepKind
 from reorg.render.diagram import render_mermaid
 from reorg.render.steptext import describe_step
 from reorg.render.table import md_table
@@ -39,6 +39,35 @@ def _edit_lines(number: int, rows) -> list[str]:
     out = [f"  - **Lines to edit** (`reorg patch {number}`):"]
     out += [f"    - `{r.file}:{r.line}` {r.kind} ({r.role.value})" for r in rows]
     return out
+
+
+class HolderIndex:
+    """Who holds each (host, port) as the plan runs: the bindings of the table, then each step.
+
+    ``others`` and ``move`` cost the holders of one port, so a runbook is linear in its steps.
+    """
+
+    def __init__(self, instance: Instance, plan: Plan) -> None:
+        self._port: dict[tuple[str, str], int | None] = {b.key: b.port for b in instance.bindings}
+        for s in plan.steps:
+            self._port.setdefault((s.service, s.host), s.from_port)
+        self._held: dict[tuple[str, int], set[str]] = {}
+        for (service, host), port in self._port.items():
+            if port is not None:
+                self._held.setdefault((host, port), set()).add(service)
+
+    def others(self, host: str, port: int, service: str) -> tuple[str, ...]:
+        """The services other than ``service`` holding ``port`` on ``host``, sorted."""
+        return tuple(sorted(self._held.get((host, port), set()) - {service}))
+
+    def move(self, step: Step) -> None:
+        key = (step.service, step.host)
+        old = self._port.get(key)
+        if old is not None:
+            self._held.get((step.host, old), set()).discard(step.service)
+        self._port[key] = step.to_port
+        if step.to_port is not None:
+            self._held.setdefault((step.host, step.to_port), set()).add(step.service)
 
 
 def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: str, edits: dict | None = None) -> str:
@@ -130,20 +159,16 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
     origin: dict[tuple[str, str], int] = {}
     # Who holds each port as the waves run, to name the bindings a step's old port stays with
     # (a collision of the current table). No other step of a wave touches that port, so the
-    # state at the start of the wave is the state after the step.
-    state: dict[tuple[str, str], int | None] = {b.key: b.port for b in instance.bindings}
-    for s in plan.steps:
-        state.setdefault((s.service, s.host), s.from_port)
+    # state at the start of the wave is the state after the step. Indexed by (host, port) once,
+    # so a step costs the few holders of its port, never a scan of every binding (issue 8).
+    holders = HolderIndex(instance, plan)
     for w, group in groupby(plan.steps, key=lambda s: s.wave):
         members = list(group)
         out += [f"## Wave {w} ({len(members)} {'step' if len(members) == 1 else 'steps'})", ""]
         for s in members:
             if s.kind is StepKind.TO_TEMP:
                 origin[(s.service, s.host)] = s.from_port
-            sharing = tuple(sorted(
-                svc for (svc, host), port in state.items()
-                if host == s.host and port == s.from_port and (svc, host) != (s.service, s.host)
-            ))
+            sharing = holders.others(s.host, s.from_port, s.service)
             text = describe_step(s, scope, origin.get((s.service, s.host)), sharing)
             out += [
                 f"- [ ] {text.title}",
@@ -155,6 +180,6 @@ def render_runbook(plan: Plan, instance: Instance, name: str, plan_json_name: st
             if edits is not None:
                 out += _edit_lines(s.step, edits.get(s.step, ()))
         for s in members:
-            state[(s.service, s.host)] = s.to_port
+            holders.move(s)
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
