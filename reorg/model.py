@@ -85,7 +85,11 @@ class StepKind(str, Enum):
 
 @dataclass(frozen=True, order=True)
 class Binding:
-    """A service listening on a port of a host. ``line`` is its file line (header = 1)."""
+    """A service listening on a port of a host. ``line`` is its file line (header = 1).
+
+    ``source`` and ``note`` are current.csv's free-text columns (where the port is configured,
+    and what the inventory says about it): the runbook's Change text is made from them.
+    """
 
     service: str
     host: str
@@ -94,6 +98,8 @@ class Binding:
     status: str = ""
     pair: str = ""
     line: int = 0
+    source: str = ""
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -38,6 +38,9 @@ from reorg.safeio import load_json, read_bytes, shorten
 TOP_KEYS = ("format", "strategy", "options", "inputs", "metrics", "steps", "notes")
 OPTIONAL_TOP_KEYS = ("held",)  # added within reorg-plan/1: files without it still read
 BASE_KEYS = ("service", "host", "port", "status")
+# Optional in a held record: the table line, and current.csv's source and note where not blank
+# (the runbook's Change text comes from them).
+BASE_OPTIONAL_KEYS = ("line", "source", "note")
 OPTION_KEYS = ("scope", "temp_ports", "max_per_wave", "pairs", "objective", "time_limit", "pair_digits")
 METRIC_KEYS = (
     "moves", "temp_moves", "waves", "lower_bound_moves", "lower_bound_waves", "optimal", "pairs_split",
@@ -87,7 +90,15 @@ def base_rows(instance: Instance) -> list[dict]:
     than execution looking for the current table, which may have moved or changed.
     """
     rows = sorted(instance.bindings, key=lambda b: (b.host, b.port, b.service))
-    return [{"service": b.service, "host": b.host, "port": b.port, "status": b.status} for b in rows]
+    return [_held_row(b) for b in rows]
+
+
+def _held_row(b: Binding) -> dict:
+    row = {"service": b.service, "host": b.host, "port": b.port, "status": b.status, "line": b.line}
+    for field in ("source", "note"):
+        if getattr(b, field):
+            row[field] = getattr(b, field)
+    return row
 
 
 def render_plan_json(plan: Plan, instance: Instance) -> str:
@@ -377,7 +388,7 @@ def _parse_base(obj: object, fail) -> tuple[Binding, ...]:
     rows = []
     for i, raw in enumerate(obj):
         where = f"held[{i}]"
-        row = _check_keys(raw, BASE_KEYS, where, fail)
+        row = _check_keys(raw, BASE_KEYS, where, fail, optional=BASE_OPTIONAL_KEYS)
         for field in ("service", "host"):
             if not isinstance(row[field], str) or not row[field]:
                 raise fail(f"{where}: {field} must be a non-empty string, not {_show(row[field])}")
@@ -392,5 +403,12 @@ def _parse_base(obj: object, fail) -> tuple[Binding, ...]:
         if key in seen:
             raise fail(f"{where}: {key[0]}@{key[1]} appears twice")
         seen.add(key)
-        rows.append(Binding(row["service"], row["host"], port, status=row["status"]))
+        for field in ("source", "note"):
+            if not isinstance(row.get(field, ""), str):
+                raise fail(f"{where}: {field} must be a string, not {_show(row[field])}")
+        line = _int(row.get("line", 0), f"{where}: line", fail, low=0)
+        rows.append(Binding(
+            row["service"], row["host"], port, status=row["status"], line=line,
+            source=row.get("source", ""), note=row.get("note", ""),
+        ))
     return tuple(rows)

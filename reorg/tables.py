@@ -210,6 +210,8 @@ def _bindings_of(table: _Table) -> tuple[Binding, ...]:
                 status=values.get("status", ""),
                 pair=_optional_name(where, values, "pair"),
                 line=line,
+                source=values.get("source", ""),
+                note=values.get("note", ""),
             )
         )
     return tuple(sorted(bindings, key=lambda b: (b.host, b.port, b.service)))

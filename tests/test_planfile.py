@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reorg.model import (
+    Binding,
     Instance,
     Metrics,
     Objective,
@@ -98,6 +100,31 @@ def test_round_trip(tmp_path):
     assert loaded.inputs == plan_to_dict(PLAN, INSTANCE)["inputs"]
     assert loaded.sha256 == hashlib.sha256(json_path.read_bytes()).hexdigest()
     assert loaded.path == json_path
+
+
+BINDINGS = (
+    Binding("mana-search", "dev", 3021, status="running", line=9, source="source-default", note="mac-mini binds 3012"),
+    Binding("mana-media", "dev", 3012, status="stopped", line=5, source="compose"),
+    Binding("vllm-voxtral", "mac-mini", 8100, status="stopped", line=80, source="launchd", note="VLLM_PORT 8100"),
+)
+
+
+def test_held_records_carry_source_note_and_line(tmp_path):
+    """The runbook's Change text needs the table's source and note; blank ones are left out."""
+    instance = replace(INSTANCE, bindings=BINDINGS)
+    _, json_path = write_plan_files(PLAN, instance, tmp_path, "demo")
+    held = json.loads(json_path.read_text())["held"]
+    assert held[0] == {"service": "mana-media", "host": "dev", "port": 3012, "status": "stopped", "line": 5, "source": "compose"}
+    assert sorted(read_plan(json_path).base) == sorted(BINDINGS)
+
+
+def test_held_records_without_source_note_and_line_still_load(tmp_path):
+    d = good_dict()
+    d["held"] = [{"service": "a", "host": "h", "port": 3001, "status": "running"}]
+    assert read_plan(write_json(tmp_path / "old.json", d)).base == (Binding("a", "h", 3001, status="running"),)
+    d["held"][0]["note"] = 7
+    with pytest.raises(ReorgError, match=r"held\[0\]: note must be a string"):
+        read_plan(write_json(tmp_path / "bad.json", d))
 
 
 def test_default_options_round_trip(tmp_path):

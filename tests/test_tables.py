@@ -138,8 +138,8 @@ def test_bom_crlf_whitespace_header_case_extra_columns_and_blank_lines(write_csv
     )
     bindings = read_current(write_csv("current.csv", text.encode("utf-8")))
     assert bindings == (
-        Binding("api", "h1", 3000, "app-server", "running", "", 2),
-        Binding("web", "h1", 5000, "web-frontend", "", "api", 5),
+        Binding("api", "h1", 3000, "app-server", "running", "", 2, source="compose", note="has, a comma"),
+        Binding("web", "h1", 5000, "web-frontend", "", "api", 5, source="compose"),
     )
 
 
