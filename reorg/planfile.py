@@ -209,13 +209,18 @@ def read_plan(path: Path) -> PlanFile:
             f"{path}: not a {PLAN_FORMAT} file "
             f"(invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg})"
         ) from exc
-    plan, inputs = plan_from_dict(obj, str(path))
-    base = _parse_base(obj["held"], lambda m: ReorgError(f"{path}: {m}")) if "held" in obj else None
+    plan, inputs, base = _plan_from_dict(obj, str(path))
     return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path, base=base)
 
 
 def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
     """Validate a decoded ``reorg-plan/1`` object; ``source`` names it in errors. Returns (plan, inputs)."""
+    plan, inputs, _ = _plan_from_dict(obj, source)
+    return plan, inputs
+
+
+def _plan_from_dict(obj: object, source: str) -> tuple[Plan, dict, tuple[Binding, ...] | None]:
+    """``plan_from_dict`` plus the ``held`` bindings (None when the file has none), parsed once."""
 
     def fail(message: str) -> ReorgError:
         return ReorgError(f"{source}: {message}")
@@ -227,8 +232,7 @@ def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
     if obj["format"] != PLAN_FORMAT:
         raise fail(f"not a {PLAN_FORMAT} file (format is {obj['format']!r})")
     _check_keys(obj, TOP_KEYS, "", fail, optional=OPTIONAL_TOP_KEYS)
-    if "held" in obj:
-        _parse_base(obj["held"], fail)
+    base = _parse_base(obj["held"], fail) if "held" in obj else None
     strategy = obj["strategy"]
     if not isinstance(strategy, str) or not strategy:
         raise fail(f"'strategy' must be a non-empty string, not {_show(strategy)}")
@@ -240,7 +244,7 @@ def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict]:
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise fail("'notes' must be a list of strings")
     plan = Plan(strategy=strategy, options=options, steps=steps, metrics=metrics, notes=tuple(notes))
-    return plan, inputs
+    return plan, inputs, base
 
 
 def _json_type(value: object) -> str:

@@ -530,8 +530,9 @@ def record_done(
             else:
                 updated = updated.append(EventKind.DONE, target.step, checks, forced=bool(failed), unverified=missing > 0)
             replayer.apply(updated.events[-1])
+            last = target is targets[-1] or (failed and not force)
             reports.append(_done_report(ex, target, checks, failed and not force, bool(failed), missing,
-                                        updated.events[-1], replayer, status))
+                                        updated.events[-1], replayer, status, last))
             if failed and not force:
                 break
         save_journal(updated)
@@ -558,8 +559,11 @@ def _at(ex: Execution, replayer: Replayer) -> Execution:
     return replace(ex, position=replayer.position())
 
 
-def _done_report(ex, target, checks, failed_now, forced, missing, event, replayer, status) -> StepReport:
+def _done_report(ex, target, checks, failed_now, forced, missing, event, replayer, status, last=True) -> StepReport:
+    """One step's report. Inside a batch (``last`` False) it is cheap: no full state and no
+    search for the next step, so a batch of thousands of steps stays linear."""
     total = len(ex.plan.steps)
+    position = replayer.position() if last else Position(tuple(replayer.done), replayer.dirty, (), ())
     if failed_now:
         bad = _failed(checks)[0]
         advice = (
@@ -568,17 +572,17 @@ def _done_report(ex, target, checks, failed_now, forced, missing, event, replaye
             f"`reorg done {target.step} --force`"
         )
         return StepReport("done", target, ex.plan.options.scope, checks, event, False, advice,
-                          replayer.position(), total, (), (), status)
-    after = _next_open(ex.plan, replayer)
+                          position, total, (), (), status)
+    after = _next_open(ex.plan, replayer) if last else None
     then = f"next: `reorg next` (step {after.step})" if after else f"all {total} steps are done"
     note = " (forced past a failed check)" if forced else ""
     if missing:
         note += f" as unverified: {missing} check(s) could not run, verify them by hand"
-    advice = f"step {target.step} is recorded as done{note}; {then}."
+    advice = f"step {target.step} is recorded as done{note}" + (f"; {then}." if last else ".")
     if not missing:
         advice += _skipped_note(checks)
     return StepReport("done", target, ex.plan.options.scope, checks, event, True, advice,
-                      replayer.position(), total, (), (), status)
+                      position, total, (), (), status)
 
 
 def _next_open(plan: Plan, replayer: Replayer) -> Step | None:
