@@ -18,13 +18,13 @@ from typing import Optional
 import typer
 
 from reorg import commands, render
-from reorg.render import scan as scan_render
 from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
 from reorg.escape import terminal_safe, terminal_text
 from reorg.safeio import parse_int, shorten
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # `reorg --install-completion` / `--show-completion` (bash, zsh, fish, PowerShell)
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     help="Plan and run port reorganisations without two services ever fighting over a port.",
     pretty_exceptions_enable=False,
@@ -65,8 +65,20 @@ PAIR_DIGITS = typer.Option(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from reorg import __version__
+
+        typer.echo(f"reorg {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _commands() -> None:
+def _commands(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Print reorg's version and exit."
+    ),
+) -> None:
     # Without a callback typer runs a lone command as the app itself ("reorg --current ...");
     # this keeps "reorg check" a subcommand whichever sections are present.
     pass
@@ -624,6 +636,13 @@ SCAN_DEV_HOST = typer.Option("dev", "--dev-host", help="Host of source defaults,
 SCAN_EXCLUDE = typer.Option(None, "--exclude", help="Skip paths matching GLOB (repeatable), beside tests, fixtures, docs and lock files.")
 
 
+def _scan_render():
+    """reorg.render.scan (it imports the scan readers and YAML): only the scan commands need it."""
+    from reorg.render import scan
+
+    return scan
+
+
 def print_notices(scan) -> None:
     for notice in scan.notices:
         typer.echo(f"warning: {terminal_safe(notice)}", err=True)  # paths come from the scanned tree
@@ -644,7 +663,7 @@ def scan_command(
         options = commands.ScanOptions.parse(maps, dev_host, excludes)
         result = commands.scan(root, options, out, diff, progress_printer(False))
     print_notices(result.scan)
-    show(scan_render.render_scan_json_text(result) if json_output else scan_render.render_scan(result), nl=False)
+    show(_scan_render().render_scan_json_text(result) if json_output else _scan_render().render_scan(result), nl=False)
 
 
 def check_scan_command(root, current, target, maps, dev_host, excludes, baseline, write_baseline, json_output) -> None:
@@ -652,7 +671,7 @@ def check_scan_command(root, current, target, maps, dev_host, excludes, baseline
         options = commands.ScanOptions.parse(maps, dev_host, excludes)
         report = commands.check_scan(root, options, current, target, baseline, write_baseline, progress_printer(False))
     print_notices(report.scan)
-    show(scan_render.render_scan_check_json(report) if json_output else scan_render.render_scan_check(report), nl=False)
+    show(_scan_render().render_scan_check_json(report) if json_output else _scan_render().render_scan_check(report), nl=False)
     raise typer.Exit(report.exit_code)
 
 
@@ -671,7 +690,7 @@ def patch_command(
     # The diff is the files' own bytes, for `patch`/`git apply`; on a terminal control characters
     # in them show as escapes instead of acting.
     typer.echo(terminal_text(result.diff) if sys.stdout.isatty() else result.diff, nl=False)
-    typer.echo(terminal_safe(scan_render.render_patch_note(result)), err=True)
+    typer.echo(terminal_safe(_scan_render().render_patch_note(result)), err=True)
 
 
 def main() -> None:

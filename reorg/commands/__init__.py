@@ -4,88 +4,64 @@
 ``scanning``: scan, check --scan, patch.
 """
 
-from reorg.commands.execution import (
-    PLANS_DIR,
-    At,
-    StateResult,
-    hosts_init,
-    write_state,
-    Execution,
-    base_bindings,
-    execution_status,
-    find_plan,
-    journal_done_steps,
-    journal_history,
-    load_hosts,
-    parse_step_list,
-    verify_planfile,
-    open_execution,
-    prepare_next,
-    record_done,
-    record_undo,
-    reset_journal,
-)
-from reorg.commands.planning import (
-    DEFAULT_RANGES,
-    Comparison,
-    PlanRejected,
-    PlanResult,
-    check,
-    check_out_dir,
-    check_verified,
-    compare,
-    make_verified_plan,
-    pareto_front,
-    plan,
-    refuse_replacing_executed_plan,
-)
-from reorg.commands.scanning import (
-    DEFAULT_SCAN_OUT,
-    ScanCheck,
-    ScanOptions,
-    ScanResult,
-    check_scan,
-    patch,
-    scan,
-)
+from __future__ import annotations
 
-__all__ = [
-    "At",
-    "StateResult",
-    "hosts_init",
-    "write_state",
-    "DEFAULT_RANGES",
-    "PLANS_DIR",
-    "Comparison",
-    "Execution",
-    "PlanRejected",
-    "PlanResult",
-    "base_bindings",
-    "check",
-    "check_scan",
-    "DEFAULT_SCAN_OUT",
-    "ScanCheck",
-    "ScanOptions",
-    "ScanResult",
-    "scan",
-    "patch",
-    "check_out_dir",
-    "check_verified",
-    "compare",
-    "execution_status",
-    "find_plan",
-    "journal_done_steps",
-    "journal_history",
-    "parse_step_list",
-    "verify_planfile",
-    "load_hosts",
-    "make_verified_plan",
-    "open_execution",
-    "pareto_front",
-    "plan",
-    "prepare_next",
-    "record_done",
-    "record_undo",
-    "refuse_replacing_executed_plan",
-    "reset_journal",
-]
+import importlib
+
+# name -> the module that defines it; imported on first use (PEP 562), so that e.g.
+# `reorg status` never imports the planners, the scan readers, pandas or ortools (issue 8).
+_HOMES = {
+    "At": "reorg.commands.execution",
+    "Comparison": "reorg.commands.planning",
+    "DEFAULT_RANGES": "reorg.commands.planning",
+    "DEFAULT_SCAN_OUT": "reorg.commands.scanning",
+    "Execution": "reorg.commands.execution",
+    "PLANS_DIR": "reorg.commands.execution",
+    "PlanRejected": "reorg.commands.planning",
+    "PlanResult": "reorg.commands.planning",
+    "ScanCheck": "reorg.commands.scanning",
+    "ScanOptions": "reorg.commands.scanning",
+    "ScanResult": "reorg.commands.scanning",
+    "StateResult": "reorg.commands.execution",
+    "base_bindings": "reorg.commands.execution",
+    "check": "reorg.commands.planning",
+    "check_out_dir": "reorg.commands.planning",
+    "check_scan": "reorg.commands.scanning",
+    "check_verified": "reorg.commands.planning",
+    "compare": "reorg.commands.planning",
+    "execution_status": "reorg.commands.execution",
+    "find_plan": "reorg.commands.execution",
+    "hosts_init": "reorg.commands.execution",
+    "journal_done_steps": "reorg.commands.execution",
+    "journal_history": "reorg.commands.execution",
+    "load_hosts": "reorg.commands.execution",
+    "make_verified_plan": "reorg.commands.planning",
+    "open_execution": "reorg.commands.execution",
+    "pareto_front": "reorg.commands.planning",
+    "parse_step_list": "reorg.commands.execution",
+    "patch": "reorg.commands.scanning",
+    "plan": "reorg.commands.planning",
+    "prepare_next": "reorg.commands.execution",
+    "record_done": "reorg.commands.execution",
+    "record_undo": "reorg.commands.execution",
+    "refuse_replacing_executed_plan": "reorg.commands.planning",
+    "reset_journal": "reorg.commands.execution",
+    "scan": "reorg.commands.scanning",
+    "verify_planfile": "reorg.commands.execution",
+    "write_state": "reorg.commands.execution",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -5,68 +5,51 @@ Functions return strings; only the CLI prints them. ``report``: check, plan summ
 ``execution``: status, next, done, undo, history, reset; ``table``: the only tabulate user.
 """
 
-from reorg.render.diagram import (
-    DIAGRAM_MAX_EDGES,
-    DIAGRAM_MAX_NODES,
-    DIAGRAM_MAX_STEPS,
-    render_mermaid,
-    step_dependencies,
-)
-from reorg.render.execution import (
-    render_batch_report,
-    render_execution_json,
-    render_history,
-    render_reset,
-    render_reset_json,
-    render_status,
-    render_step_report,
-)
-from reorg.render.report import (
-    explain_trade,
-    render_check,
-    render_check_json,
-    render_compare,
-    render_compare_json,
-    render_compare_markdown,
-    render_plan_summary,
-)
-from reorg.render.runbook import (
-    render_runbook,
-)
-from reorg.render.steptext import (
-    StepText,
-    describe_step,
-    step_title,
-)
-from reorg.render.table import (
-    md_table,
-    text_table,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DIAGRAM_MAX_EDGES",
-    "DIAGRAM_MAX_NODES",
-    "DIAGRAM_MAX_STEPS",
-    "StepText",
-    "describe_step",
-    "explain_trade",
-    "md_table",
-    "render_check",
-    "render_check_json",
-    "render_compare",
-    "render_compare_json",
-    "render_compare_markdown",
-    "render_batch_report",
-    "render_execution_json",
-    "render_history",
-    "render_mermaid",
-    "render_plan_summary",
-    "render_reset",
-    "render_reset_json",
-    "render_runbook",
-    "render_status",
-    "render_step_report",
-    "step_dependencies",
-    "step_title",
-    "text_table",
-]
+import importlib
+
+# name -> the module that defines it; imported on first use (PEP 562), so that e.g.
+# `reorg status` never imports the planners, the scan readers, pandas or ortools (issue 8).
+_HOMES = {
+    "DIAGRAM_MAX_EDGES": "reorg.render.diagram",
+    "DIAGRAM_MAX_NODES": "reorg.render.diagram",
+    "DIAGRAM_MAX_STEPS": "reorg.render.diagram",
+    "StepText": "reorg.render.steptext",
+    "describe_step": "reorg.render.steptext",
+    "explain_trade": "reorg.render.report",
+    "md_table": "reorg.render.table",
+    "render_batch_report": "reorg.render.execution",
+    "render_check": "reorg.render.report",
+    "render_check_json": "reorg.render.report",
+    "render_compare": "reorg.render.report",
+    "render_compare_json": "reorg.render.report",
+    "render_compare_markdown": "reorg.render.report",
+    "render_execution_json": "reorg.render.execution",
+    "render_history": "reorg.render.execution",
+    "render_mermaid": "reorg.render.diagram",
+    "render_plan_summary": "reorg.render.report",
+    "render_reset": "reorg.render.execution",
+    "render_reset_json": "reorg.render.execution",
+    "render_runbook": "reorg.render.runbook",
+    "render_status": "reorg.render.execution",
+    "render_step_report": "reorg.render.execution",
+    "step_dependencies": "reorg.render.diagram",
+    "step_title": "reorg.render.steptext",
+    "text_table": "reorg.render.table",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 
 def text_table(rows, headers=(), **options) -> str:
     """``rows`` as a text table; ``options`` are tabulate's (``tablefmt``, ``disable_numparse``, ...)."""
+    from tabulate import tabulate  # on first use: `reorg status` and `--help` never need it
+
     return tabulate(rows, headers=headers, **options)
 
 

@@ -1,0 +1,90 @@
+"""The commands run most start without the heavy libraries (issue 8, item 7).
+
+Each command runs in a fresh interpreter (as the console script does) against a copy of the
+bundled plan; at exit the interpreter lists which heavy modules it imported. pandas (about 0.4 s)
+and ortools are only for reading tables and solving; tabulate only where a table is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "ortools", "numpy", "yaml", "tabulate")
+PROBE = (
+    "import atexit, json, sys\n"
+    f"atexit.register(lambda: print('MODULES=' + json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr))\n"
+    "sys.argv = ['reorg'] + sys.argv[1:]\n"
+    "from reorg.cli import main\n"
+    "main()\n"
+)
+
+
+def imported(cwd: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    line = next(line for line in run.stderr.splitlines() if line.startswith("MODULES="))
+    return set(json.loads(line[len("MODULES="):])), run
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("lazy")
+    (where / "plans").mkdir()
+    shutil.copy(ROOT / "plans" / "reorg.json", where / "plans" / "reorg.json")
+    return where
+
+
+@pytest.mark.parametrize("args, allowed", [
+    (("--help",), set()),
+    (("status",), {"tabulate"}),
+    (("next", "1", "--no-probe"), {"tabulate"}),
+    (("done", "1", "--no-probe"), {"tabulate"}),
+    (("undo", "--no-probe", "--yes"), {"tabulate"}),
+    (("history",), {"tabulate"}),
+])
+def test_commands_run_most_do_not_import_pandas_or_ortools(folder, args, allowed):
+    modules, run = imported(folder, *args)
+    assert run.returncode in (0, 1), run.stderr
+    assert modules <= allowed, f"reorg {' '.join(args)} imported {sorted(modules - allowed)}"
+
+
+def test_the_probe_sees_a_heavy_import(folder):
+    """The measure itself: `reorg check` reads the tables, so it must show pandas."""
+    shutil.copytree(ROOT / "data", folder / "data", dirs_exist_ok=True)
+    modules, _ = imported(folder, "check")
+    assert "pandas" in modules
+
+
+# ---- CLI basics (issue 12, item 8) ----------------------------------------------------------------
+
+
+def test_version_short_help_and_completion(folder):
+    from reorg import __version__
+
+    _, version = imported(folder, "--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"reorg {__version__}"
+    _, short = imported(folder, "status", "-h")
+    assert short.returncode == 0 and "Usage:" in short.stdout and "--plan" in short.stdout
+    _, top = imported(folder, "-h")
+    assert "--install-completion" in top.stdout
+
+
+def test_journal_backups_are_git_ignored(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    for name in ("plans/reorg.journal.json.bak-1", "plans/compare/greedy.journal.json.bak-12"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+        ignored = subprocess.run(["git", "-C", str(tmp_path), "check-ignore", "-q", name])
+        assert ignored.returncode == 0, f"{name} is not ignored by .gitignore"
