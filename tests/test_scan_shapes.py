@@ -160,3 +160,15 @@ def test_progress_line_for_large_trees(tmp_path, monkeypatch):
     lines: list[str] = []
     scan_tree(tmp_path, progress=lines.append)
     assert lines[0].startswith("scan: 2 files read") and lines[-1].startswith("scan: 5 files read, 0 bindings")
+
+
+def test_python_docstrings_are_documentation(tmp_path):
+    text = (
+        '"""Start with `uvicorn app:app --port 3020` or app.listen(3000)."""\n'
+        "def f():\n"
+        "    '''\n"
+        "    port: int = 3025\n"
+        "    '''\n"
+        '    return os.getenv("PORT", "3021")\n'
+    )
+    assert rows_of(tmp_path, "app.py", text, "pyproject.toml") == [(6, 31, 3021, "source-default", "binding")]

@@ -104,6 +104,36 @@ def blank_comments(lines: tuple[str, ...], style: str) -> list[str]:
 
 
 _TWO_DIGITS = re.compile(r"[0-9]{2}")
+_DOCSTRING_START = re.compile(r"""^\s*[rRbBuU]{0,2}("{3}|'{3})""")
+
+
+def blank_docstrings(lines: list[str]) -> list[str]:
+    """Python docstrings (a triple-quoted string that starts a line) are documentation: blanked
+    like comments, columns kept."""
+    out: list[str] = []
+    closing = ""
+    for line in lines:
+        if closing:
+            end = line.find(closing)
+            if end < 0:
+                out.append(" " * len(line))
+                continue
+            out.append(" " * (end + 3) + line[end + 3:])
+            closing = ""
+            continue
+        m = _DOCSTRING_START.match(line)
+        if not m:
+            out.append(line)
+            continue
+        quote = m.group(1)
+        end = line.find(quote, m.end())
+        if end < 0:
+            closing = quote
+            out.append(" " * len(line))
+        else:
+            out.append(" " * (end + 3) + line[end + 3:])
+    return out
+
 
 
 def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
@@ -113,6 +143,8 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         return
     style = "hash" if source.name.endswith(HASH_STYLE) else "c"
     lines = blank_comments(source.body.lines, style)
+    if source.name.endswith(".py") and ('"""' in source.text or "'''" in source.text):
+        lines = blank_docstrings(lines)
     text = "\n".join(lines)
     starts = [0]
     for line in lines[:-1]:
