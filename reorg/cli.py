@@ -229,6 +229,26 @@ def plan_command(
 # ---- compare (issue 4) -----------------------------------------------------------------------
 
 
+FRONT_NOTE = (
+    "* = on the moves-versus-waves front of its cap: no other plan of that cap is at least as good on "
+    "both moves and waves and better on one (each cap has its own front)"
+)
+
+
+def parse_candidates(values: list[str] | None) -> list[Candidate]:
+    """``--strategies greedy,cpsat-moves`` or the option repeated; one line naming the choices otherwise."""
+    chosen: list[Candidate] = []
+    for value in values or []:
+        for part in value.split(","):
+            part = part.strip()
+            try:
+                chosen.append(Candidate(part))
+            except ValueError:
+                choices = ", ".join(c.value for c in Candidate)
+                raise ReorgError(f"--strategies {shorten(part)!r} is not a plan to compare; choose from {choices}") from None
+    return chosen
+
+
 def parse_caps(values: list[str] | None) -> list[int | None]:
     """``--max-per-wave 5 --max-per-wave 10`` or ``--max-per-wave 5,10``; none means no cap."""
     caps: list[int | None] = []
@@ -249,8 +269,8 @@ def parse_caps(values: list[str] | None) -> list[int | None]:
 def compare_command(
     current: Path = CURRENT,
     target: Path = TARGET,
-    strategies: Optional[list[Candidate]] = typer.Option(
-        None, "--strategies", help="Plans to compare (repeat the option); default: all."
+    strategies: Optional[list[str]] = typer.Option(
+        None, "--strategies", help="Plans to compare: a comma list or a repeated option, e.g. --strategies greedy,cpsat-moves; default: all."
     ),
     scope: Scope = SCOPE,
     temp_ports: str = TEMP_PORTS,
@@ -269,7 +289,7 @@ def compare_command(
         deadline = command_deadline(time_limit)
         caps = parse_caps(max_per_wave)
         options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
-        chosen = list(dict.fromkeys(strategies or list(Candidate)))
+        chosen = list(dict.fromkeys(parse_candidates(strategies) or list(Candidate)))
         result = commands.compare(
             current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline
         )
@@ -277,7 +297,7 @@ def compare_command(
         typer.echo(render.render_compare_json(result.rows, result.failed), nl=False)
         return
     show(render.render_compare(result.rows, result.failed), nl=False)
-    typer.echo("* = on the moves-versus-waves front (no other plan has both fewer moves and fewer waves)")
+    typer.echo(FRONT_NOTE)
     for note in result.notes:
         show(note)
     for path in result.paths:
