@@ -324,7 +324,7 @@ def target_command(
     category: Optional[list[str]] = typer.Option(
         None, "--category", help="SERVICE=CATEGORY: place SERVICE in another category's range than current.csv says."
     ),
-    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit per component, in deterministic seconds."),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit for the whole assignment (split over its components by size), in deterministic seconds."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the target CSV here.", show_default="stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the decision report here.", show_default="stderr"),
     against: Optional[Path] = typer.Option(None, "--against", help="Show the figures of another complete target beside this one's."),

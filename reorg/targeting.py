@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from reorg.hostfacts import HostFacts, avoid_reason
+from reorg.hostfacts import HostFacts, avoid_reason, avoided
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Scope, TargetRow
 from reorg.problem import find_conflicts
 from reorg.tables import collect_pairs, resolve_goals
@@ -166,15 +166,38 @@ def make_target(
                 return f"reserved for {', '.join(others)}"
         return None
 
+    # what each host avoids, as sets per category (computed once: domains are built per binding)
+    strict_of: dict[tuple[str, str], set[int]] = {}
+    soft_of: dict[tuple[str, str], set[int]] = {}
+    blocked_of: dict[tuple[str, str], dict[int, set[str]]] = {}  # ports someone else may hold
+
+    def sets_for(host: str, category: str):
+        key = (host, category)
+        if key not in strict_of:
+            strict, soft, claims = set(), set(), defaultdict(set)
+            for r in by_category[category]:
+                for span in avoided(facts.get(host)):
+                    ports = range(max(r.start, span.start), min(r.end, span.end) + 1)
+                    (strict if span.strict else soft).update(ports)
+                for p in range(r.start, r.end + 1):
+                    where = [(host, p)] if scope is Scope.HOST else [("*", p)]
+                    for k in where:
+                        claims[p] |= held.get(k, set())
+                    for k in ((host, p), ("*", p)) if scope is Scope.HOST else [("*", p)] + [(h, p) for h in hosts]:
+                        claims[p] |= reserved.get(k, set())
+            strict_of[key], soft_of[key], blocked_of[key] = strict, soft, {p: c for p, c in claims.items() if c}
+        return strict_of[key], soft_of[key], blocked_of[key]
+
     slots = []
     for b in slot_bindings:
-        domain = tuple(
+        strict, soft, claims = sets_for(b.host, b.category)
+        domain = sorted({
             p
             for r in by_category[b.category]
             for p in range(r.start, r.end + 1)
-            if blocked(b.service, b.host, p) is None and avoid_reason(facts, b.host, p, b.port) is None
-        )
-        slots.append(Slot(b.service, b.host, b.port, tuple(sorted(set(domain))), options.host_weights.get(b.host, 1)))
+            if not (claims.get(p, set()) - {b.service}) and p not in strict and (p not in soft or p == b.port)
+        })
+        slots.append(Slot(b.service, b.host, b.port, tuple(domain), options.host_weights.get(b.host, 1)))
     capacities = _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, options)
     _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, reservations, facts, options)
     index = {(s.service, s.host): i for i, s in enumerate(slots)}

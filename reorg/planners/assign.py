@@ -17,6 +17,13 @@ not avoided on its host). What is left for the solver:
   3. one port per service across its hosts (fewest distinct ports per service);
   4. lowest ports.
 
+Two formulations of the same stages: under ``--scope host`` one integer port per slot with an
+all-different per host (``IntAssignModel``, hinted with a greedy keep-else-lowest-free
+assignment); under ``--scope global``, where a service's own bindings may share a port that no
+other service may use on any host, a Boolean per (slot, port) (``AssignModel``). Under host scope
+"one port per service" counts a service's bindings not on its first (or pinned) port; under
+global scope the distinct ports it uses.
+
 Decomposition: slots coupled by a shared port, a service, a pair or a capacity form a component;
 each component is its own model (per range, in practice). Every solve goes through
 ``reorg.planners.sat``: deterministic time limit, one worker, fixed seed. Every status has a
@@ -140,8 +147,13 @@ def assign(problem: AssignInput) -> Assignment:
     """Solve every component; the ports per slot and each component's status and figures."""
     ports: list[int | None] = [None] * len(problem.slots)
     results = []
-    for comp in components(problem):
-        model = AssignModel(problem, comp)
+    kind = IntAssignModel if problem.scope is Scope.HOST else AssignModel
+    comps = components(problem)
+    total = max(1, len(problem.slots))
+    for comp in comps:
+        # --time-limit bounds the whole assignment: each component gets its share by size
+        budget = max(0.05, problem.time_limit * len(comp) / total)
+        model = kind(problem, comp, budget)
         status, figures, chosen = model.solve()
         for i, p in chosen.items():
             ports[i] = p
@@ -152,9 +164,10 @@ def assign(problem: AssignInput) -> Assignment:
 class AssignModel:
     """One component: build variables, add constraints, solve the stages in sequence, extract."""
 
-    def __init__(self, problem: AssignInput, slots: tuple[int, ...]):
+    def __init__(self, problem: AssignInput, slots: tuple[int, ...], time_limit: float | None = None):
         self.problem = problem
         self.slots = slots
+        self.time_limit = problem.time_limit if time_limit is None else time_limit
         self.model = sat.CpModel()
         self.x: dict[int, dict[int, object]] = {}
         self.figures: dict[str, object] = {}
@@ -300,7 +313,7 @@ class AssignModel:
         proven = True
         figures: dict[str, int] = {}
         stages = [name for name in STAGES if self.figures[name] is not None] or ["feasible"]
-        budget = self.problem.time_limit / len(stages)
+        budget = self.time_limit / len(stages)
         for name in stages:
             expr = self.figures.get(name)
             if expr is not None:
@@ -330,7 +343,7 @@ class AssignModel:
                 if chosen is None:
                     raise ReorgError(
                         f"no port assignment found for {len(self.slots)} binding(s) within "
-                        f"{self.problem.time_limit:g} s; pass a larger --time-limit"
+                        f"{self.time_limit:.2g} s; pass a larger --time-limit"
                     )
                 break
         assert chosen is not None
@@ -341,3 +354,164 @@ class AssignModel:
             if solver.boolean_value(lit):
                 return p
         raise RuntimeError("a slot without a port in a solution")  # exactly_one forbids it
+
+
+class IntAssignModel(AssignModel):
+    """The same stages with one integer port per slot, for ``--scope host``: an all-different
+    per host instead of a Boolean per (slot, port), so a range of 200 ports on ten hosts stays a
+    few hundred variables. Hinted with a greedy assignment (keep where possible, else the lowest
+    free port), so the first stage starts from a solution."""
+
+    def _build(self) -> None:
+        m, pr = self.model, self.problem
+        self.port: dict[int, object] = {}
+        for i in self.slots:
+            s = pr.slots[i]
+            self.port[i] = m.new_int_var_from_domain(sat.Domain.from_values(s.domain), f"port[{s.service}@{s.host}]")
+        on_host: dict[str, list[int]] = defaultdict(list)
+        for i in self.slots:
+            on_host[pr.slots[i].host].append(i)
+        for members in on_host.values():
+            if len(members) > 1:
+                m.add_all_different([self.port[i] for i in members])
+        self._in_cache: dict[tuple[int, int, int], object] = {}
+        for cap in pr.capacities:
+            if cap.host is None:
+                continue
+            terms = [self._within(i, None, cap.lo, cap.hi) for i in on_host.get(cap.host, [])]
+            variable = [t for t in terms if not isinstance(t, int)]
+            fixed = sum(t for t in terms if isinstance(t, int))
+            if fixed + len(variable) > cap.limit:
+                m.add(sum(variable) + fixed <= cap.limit)
+        self._add_objectives()
+
+    def _within(self, side: int | None, port: int | None, lo: int, hi: int):
+        """1/0 when known, else a literal true iff the slot's port lies in lo..hi."""
+        if side is None:
+            return int(lo <= port <= hi)
+        domain = self.problem.slots[side].domain
+        inside = [p for p in domain if lo <= p <= hi]
+        if not inside:
+            return 0
+        if len(inside) == len(domain):
+            return 1
+        key = (side, lo, hi)
+        if key not in self._in_cache:
+            lit = self.model.new_bool_var(f"in[{side}:{lo}-{hi}]")
+            self.model.add_linear_expression_in_domain(self.port[side], sat.Domain(lo, hi)).only_enforce_if(lit)
+            outside = sat.Domain.from_intervals([[1, lo - 1], [hi + 1, 65535]] if lo > 1 else [[hi + 1, 65535]])
+            self.model.add_linear_expression_in_domain(self.port[side], outside).only_enforce_if(~lit)
+            self._in_cache[key] = lit
+        return self._in_cache[key]
+
+    def _digit_var(self, i: int):
+        mod = 10 ** self.problem.pair_digits
+        d = self.model.new_int_var(0, mod - 1, f"digit[{i}]")
+        self.model.add_modulo_equality(d, self.port[i], mod)
+        return d
+
+    def _add_objectives(self) -> None:
+        m, pr = self.model, self.problem
+        mod = 10 ** pr.pair_digits
+        mine = set(self.slots)
+        judged, matched = [], []
+        digits: dict[int, object] = {}
+        for t in pr.pairs:
+            sides = [x for x in (t.front, t.back) if x is not None]
+            if not sides or not set(sides) <= mine:
+                continue
+            for x in sides:
+                if x not in digits:
+                    digits[x] = self._digit_var(x)
+            match = m.new_bool_var(f"match[{t.host}:{t.front}/{t.back}]")
+            if t.front is not None and t.back is not None:
+                m.add(digits[t.front] == digits[t.back]).only_enforce_if(match)
+            elif t.front is not None:
+                m.add(digits[t.front] == t.back_port % mod).only_enforce_if(match)
+            else:
+                m.add(digits[t.back] == t.front_port % mod).only_enforce_if(match)
+            matched.append(match)
+            front50 = self._within(t.front, t.front_port, *JUDGED_FRONT)
+            back30 = self._within(t.back, t.back_port, *JUDGED_BACK)
+            if (isinstance(front50, int) and front50 == 0) or (isinstance(back30, int) and back30 == 0):
+                continue
+            mis = m.new_bool_var(f"judged_mismatch[{t.host}:{t.front}/{t.back}]")
+            clause = [mis, match] + [~x for x in (front50, back30) if not isinstance(x, int)]
+            m.add_bool_or(clause)
+            judged.append(mis)
+        changes = []
+        for i in self.slots:
+            s = pr.slots[i]
+            if s.current in s.domain:
+                keep = m.new_bool_var(f"keep[{s.service}@{s.host}]")
+                m.add(self.port[i] == s.current).only_enforce_if(keep)
+                m.add(self.port[i] != s.current).only_enforce_if(~keep)
+                changes.append(s.weight * (1 - keep))
+            else:
+                changes.append(s.weight)
+        spread = []
+        by_service: dict[str, list[int]] = defaultdict(list)
+        for i in self.slots:
+            by_service[pr.slots[i].service].append(i)
+        for service, members in sorted(by_service.items()):
+            fixed = sorted(pr.fixed_ports.get(service, frozenset()))
+            reference = fixed[0] if fixed else self.port[members[0]]
+            for i in (members if fixed else members[1:]):
+                same = m.new_bool_var(f"same[{service}:{i}]")
+                m.add(self.port[i] == reference).only_enforce_if(same)
+                spread.append(1 - same)
+        ports = [self.port[i] - pr.slots[i].domain[0] for i in self.slots if len(pr.slots[i].domain) > 1]
+        self.figures = {
+            "judged_mismatches": sum(judged) if judged else None,
+            "changes": sum(changes) if changes else None,
+            "unmatched": len(matched) - sum(matched) if matched else None,
+            "spread": sum(spread) if spread else None,
+            "ports": sum(ports) if ports else None,
+        }
+        if changes:
+            m.add(sum(changes) >= self._changes_bound())
+
+    def _changes_bound(self) -> int:
+        """Every binding whose port is not allowed changes, and of the bindings sharing one port
+        of one host all but the heaviest: a bound the greedy hint meets when pairs do not interfere."""
+        pr = self.problem
+        bound = 0
+        at: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for i in self.slots:
+            s = pr.slots[i]
+            if s.current in s.domain:
+                at[(s.host, s.current)].append(s.weight)
+            else:
+                bound += s.weight
+        return bound + sum(sum(w) - max(w) for w in at.values())
+
+    def _greedy(self) -> dict[int, int] | None:
+        """Keep every port that can be kept, then the lowest free port: the first stage's hint."""
+        pr = self.problem
+        taken: set[tuple[str, int]] = set()
+        chosen: dict[int, int] = {}
+        for i in sorted(self.slots, key=lambda i: -pr.slots[i].weight):  # the heaviest keeps
+            s = pr.slots[i]
+            if s.current in s.domain and (s.host, s.current) not in taken:
+                chosen[i] = s.current
+                taken.add((s.host, s.current))
+        for i in self.slots:
+            if i in chosen:
+                continue
+            s = pr.slots[i]
+            port = next((p for p in s.domain if (s.host, p) not in taken), None)
+            if port is None:
+                return None
+            chosen[i] = port
+            taken.add((s.host, port))
+        return chosen
+
+    def _hint(self, chosen: dict[int, int] | None) -> None:
+        self.model.clear_hints()
+        chosen = chosen or self._greedy()
+        if chosen:
+            for i in self.slots:
+                self.model.add_hint(self.port[i], chosen[i])
+
+    def _value(self, solver, i: int) -> int:
+        return solver.value(self.port[i])

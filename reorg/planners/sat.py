@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 CpModel = cp_model.CpModel
 CpSolver = cp_model.CpSolver
 IntVar = cp_model.IntVar
+Domain = cp_model.Domain
 
 # Solve statuses, compared with ``solver.solve(model)``'s result.
 OPTIMAL = cp_model.OPTIMAL
