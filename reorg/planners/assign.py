@@ -34,6 +34,7 @@ the previous stage's solution (or raises when there is none).
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -90,6 +91,23 @@ class AssignInput:
     pair_digits: int = 1
     time_limit: float = 10.0
     fixed_ports: dict[str, frozenset[int]] = field(default_factory=dict)  # service -> kept ports
+
+
+class Clock:
+    """The wall-clock side of --time-limit: each solve may take its share of what is left.
+
+    Deterministic time (the solver's own measure) decides the answer while the machine keeps
+    up; on a loaded machine the wall cap stops a solve first, and the answer may then differ
+    from run to run (it is never worse than the previous stage's)."""
+
+    def __init__(self, deadline: float, budget: float):
+        self.deadline = deadline
+        self.left = budget  # deterministic seconds not yet handed out
+
+    def wall_for(self, budget: float) -> float:
+        share = budget / self.left if self.left > 0 else 1.0
+        self.left = max(0.0, self.left - budget)
+        return max(0.05, (self.deadline - time.monotonic()) * min(1.0, share))
 
 
 @dataclass(frozen=True)
@@ -150,10 +168,11 @@ def assign(problem: AssignInput) -> Assignment:
     kind = IntAssignModel if problem.scope is Scope.HOST else AssignModel
     comps = components(problem)
     total = max(1, len(problem.slots))
+    clock = Clock(time.monotonic() + problem.time_limit, problem.time_limit)
     for comp in comps:
         # --time-limit bounds the whole assignment: each component gets its share by size
         budget = max(0.05, problem.time_limit * len(comp) / total)
-        model = kind(problem, comp, budget)
+        model = kind(problem, comp, budget, clock)
         status, figures, chosen = model.solve()
         for i, p in chosen.items():
             ports[i] = p
@@ -164,9 +183,11 @@ def assign(problem: AssignInput) -> Assignment:
 class AssignModel:
     """One component: build variables, add constraints, solve the stages in sequence, extract."""
 
-    def __init__(self, problem: AssignInput, slots: tuple[int, ...], time_limit: float | None = None):
+    def __init__(self, problem: AssignInput, slots: tuple[int, ...], time_limit: float | None = None,
+                 clock: Clock | None = None):
         self.problem = problem
         self.slots = slots
+        self.clock = clock
         self.time_limit = problem.time_limit if time_limit is None else time_limit
         self.model = sat.CpModel()
         self.x: dict[int, dict[int, object]] = {}
@@ -319,7 +340,10 @@ class AssignModel:
             if expr is not None:
                 self.model.minimize(expr)
             self._hint(chosen)
-            solver = sat.new_solver(budget, log)
+            wall = self.clock.wall_for(budget) if self.clock else None
+            # the first solution is never cut short by the wall clock: only the deterministic
+            # limit bounds it (a loaded machine makes the command late rather than fail)
+            solver = sat.new_solver(budget, log, wall if chosen is not None else None)
             status = solver.solve(self.model)
             if status in (sat.OPTIMAL, sat.FEASIBLE):
                 chosen = {i: self._value(solver, i) for i in self.slots}
