@@ -176,3 +176,11 @@ def test_json_nan_and_infinity_are_refused(constant):
 def test_json_syntax_errors_stay_decode_errors():
     with pytest.raises(json.JSONDecodeError):
         load_json("{", "p.json")
+
+
+def test_json_long_digit_runs_in_strings_and_floats_are_fine():
+    text = json.dumps({"sha256": "0123456789" * 6, "t": 0.12345678901234, "e": 1.5e-300, "n": 1234567890})
+    assert load_json(text, "x.json") == json.loads(text)
+    with pytest.raises(ReorgError, match="an integer of 11 digits"):
+        load_json('{"a": "\\\\", "n": 12345678901}', "x.json")  # an escaped backslash ends no string early
+    assert load_json('{"a": "\\"[[[[[", "b": [1]}', "x.json") == {"a": '"[[[[[', "b": [1]}
