@@ -35,11 +35,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
+import contextlib
 import copy
 import difflib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,11 +181,7 @@ def _options(node: ast.AST, parent: ast.AST) -> list[tuple[str, ast.AST | None]]
             variant(ast.Constant(node.value + delta))
     elif isinstance(node, ast.Constant) and type(node.value) is bool:
         variant(ast.Constant(not node.value))
-    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-        new = copy.deepcopy(node)
-        new.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
-        variant(new)
-    elif isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
+    elif isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, (ast.Add, ast.Sub)):
         new = copy.deepcopy(node)
         new.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
         variant(new)
@@ -285,9 +285,29 @@ def _module_name(path: str) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _snapshot() -> None:
+    """Run on a copy of the checkout, so that editing or rebasing it meanwhile changes nothing."""
+    global REPO
+    copy_to = Path(tempfile.mkdtemp(prefix="reorg-mutate-"))
+    skip = shutil.ignore_patterns(".git", ".hypothesis", "__pycache__", "*.egg-info", "plans")
+    for name in ("reorg", "tests", "bench", "data", "docs"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, copy_to / name, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, copy_to / name)
+    if (REPO / "plans").exists():
+        shutil.copytree(REPO / "plans", copy_to / "plans")
+    REPO = copy_to
+    atexit.register(shutil.rmtree, copy_to, True)
+
+
 def _preload() -> None:
     """Import the slow third-party libraries once, in the parent, so every fork starts warm."""
     sys.path.insert(0, str(REPO))
+    # fewer hypothesis examples than the suite's defaults: a mutant is caught by the first few
+    os.environ.setdefault("ORACLE_EXAMPLES", "40")
+    os.environ.setdefault("REORG_HYPOTHESIS_EXAMPLES", "40")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p
     )
@@ -297,10 +317,8 @@ def _preload() -> None:
     import pytest  # noqa: F401
 
     for name in ("pandas", "typer", "tabulate", "ortools.sat.python.cp_model"):
-        try:
+        with contextlib.suppress(ImportError):
             __import__(name)
-        except ImportError:
-            pass
 
 
 def _child(mutant: Mutant | None, tests: tuple[str, ...], quiet: bool) -> int:
@@ -344,10 +362,8 @@ def run_one(mutant: Mutant | None, tests: tuple[str, ...], timeout: float, quiet
         if done:
             return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
         if time.monotonic() > deadline:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
             return "timeout"
         time.sleep(0.05)
@@ -363,6 +379,8 @@ def main() -> int:
                         "(default: 4 x the unmutated run, at least 20)")
     args = parser.parse_args()
     targets = [t for t in TARGETS if not args.target or t.name in args.target]
+    if not args.list:
+        _snapshot()
     if args.show:
         name, _, number = args.show.partition(":")
         target = next(t for t in TARGETS if t.name == name)
@@ -398,6 +416,8 @@ def main() -> int:
                                                          "survived": []}
         for k, m in enumerate(mutants):
             outcome = run_one(m, t.tests, timeout)
+            if outcome == "timeout":  # a busy machine, or a real hang: give it three times longer
+                outcome = run_one(m, t.tests, 3 * timeout)
             results[outcome].append((k, m))
             if outcome != "killed":
                 print(f"  {outcome:8} {t.name}:{k} {m.where} {m.key}", flush=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from reorg.model import ReorgError
 
@@ -86,7 +86,7 @@ def write_texts_atomic(files: list[tuple[Path, str]]) -> None:
     try:
         for path, _ in files:
             saved.append(_keep_old(path))
-        for index, ((path, _), tmp) in enumerate(zip(files, temps)):
+        for index, ((path, _), tmp) in enumerate(zip(files, temps, strict=True)):
             try:
                 os.replace(tmp, path)
             except OSError as exc:

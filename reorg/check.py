@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from reorg.hostfacts import HostFacts, avoid_reason, avoided
 from reorg.model import DEFAULT_TEMP_PORTS, Binding, Range, Scope, TargetRow
@@ -37,7 +38,7 @@ class Collision:
     port: int
     holders: tuple[tuple[str, str], ...]  # (service, status), sorted
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "host": self.host,
             "port": self.port,
@@ -52,7 +53,7 @@ class SharedPort:
     port: int
     holders: tuple[tuple[str, str], ...]  # (host, service), sorted
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "port": self.port,
             "holders": [{"host": h, "service": s} for h, s in self.holders],
@@ -70,7 +71,7 @@ class OutOfRange:
     ranges: tuple[tuple[int, int], ...]
     line: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "host": self.host,
@@ -92,7 +93,7 @@ class PairCheck:
     backend_port: int
     verdict: str  # "match", "mismatch", or "not judged"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "host": self.host,
             "frontend": self.frontend,
@@ -110,7 +111,7 @@ class Untargeted:
     service: str
     bindings: tuple[tuple[str, int], ...]  # (host, port), sorted
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "bindings": [{"host": h, "port": p} for h, p in self.bindings],
@@ -127,11 +128,11 @@ class HostWarning:
     subject: str  # what lands there
     why: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "ports": self.ports, "subject": self.subject, "why": self.why}
 
 
-def conflict_to_dict(conflict: Conflict) -> dict:
+def conflict_to_dict(conflict: Conflict) -> dict[str, Any]:
     return {
         "kind": conflict.kind,
         "host": conflict.host,
@@ -199,7 +200,7 @@ class CheckReport:
         """0 clean, 1 problems found (bad input never gets this far: it is exit 2)."""
         return 1 if self.problems else 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": CHECK_FORMAT,
             "inputs": {

@@ -26,6 +26,7 @@ import csv
 import math
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reorg.model import DEFAULT_TEMP_PORTS, Binding, Goal, Instance, ReorgError, Reservation
@@ -35,6 +36,7 @@ DEFAULT_PORTS = (3000, 8999)
 # A layout binding: (current slot, goal slot or None to retire). Slots become port numbers
 # once the layout knows how many it needs; equal slots are equal ports.
 _Slot = tuple[int, int | None]
+_Row = tuple[str, str, int, int | None]  # (host, service, current port, goal port or None)
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,18 @@ def generate(
     _check_args(hosts, bindings, shares, pairs, reserve, ports, max_chain, max_cycle)
     rng = random.Random(seed)
     host_names = [f"host-{h:02d}" for h in range(hosts)]
+    per_layout: list[tuple[_Layout, list[int], list[int]]] = []
+    spare: dict[int | None, list[int]] = {}  # host index (None: every host) -> unused ports
     if global_ok:
         placed = _place_templates(rng, hosts, bindings, shares, pairs, max_chain, max_cycle)
         total = sum(layout.slots for layout, _ in placed)
         drawn = _draw_ports(rng, ports, total + reserve, "the instance")
-        per_layout, offset = [], 0
+        offset = 0
         for layout, where in placed:
             per_layout.append((layout, where, drawn[offset:offset + layout.slots]))
             offset += layout.slots
-        spare = {None: drawn[offset:]}
+        spare[None] = drawn[offset:]
     else:
-        per_layout, spare = [], {}
         for h in range(hosts):
             size = bindings // hosts + (1 if h < bindings % hosts else 0)
             layout = _build_layout(rng, size, shares, pairs, max_chain, max_cycle)
@@ -120,7 +123,7 @@ def generate(
 
 
 def write_csvs(
-    instance: Instance, current_path: str | os.PathLike, target_path: str | os.PathLike
+    instance: Instance, current_path: str | os.PathLike[str], target_path: str | os.PathLike[str]
 ) -> None:
     """Write ``current.csv`` (service,host,port,category,status,pair) and ``target.csv``.
 
@@ -144,7 +147,14 @@ def write_csvs(
 # ---- layouts ----------------------------------------------------------------------------------
 
 
-def _build_layout(rng, size, shares, pair_share, max_chain, max_cycle) -> _Layout:
+def _build_layout(
+    rng: random.Random,
+    size: int,
+    shares: dict[str, float],
+    pair_share: float,
+    max_chain: int,
+    max_cycle: int,
+) -> _Layout:
     """Exactly ``size`` bindings in structures drawn one at a time by their share.
 
     Drawing each structure (rather than filling quotas) gives small layouts their swaps and
@@ -202,9 +212,10 @@ def _build_layout(rng, size, shares, pair_share, max_chain, max_cycle) -> _Layou
     return _Layout(flat, _choose_pairs(rng, flat, pair_share), slot)
 
 
-def _chain(new, end: int, length: int) -> list[_Slot]:
+def _chain(new: Callable[[], int], end: int, length: int) -> list[_Slot]:
     """``length`` movers, each wanting the port of the one before; the first wants ``end``."""
-    group, want = [], end
+    group: list[_Slot] = []
+    want = end
     for _ in range(length):
         here = new()
         group.append((here, want))
@@ -212,19 +223,19 @@ def _chain(new, end: int, length: int) -> list[_Slot]:
     return group
 
 
-def _collision(rng, new, left: int) -> list[_Slot]:
+def _collision(rng: random.Random, new: Callable[[], int], left: int) -> list[_Slot]:
     """Two bindings on one port: the target keeps one there, or moves both (and maybe a third in)."""
     shared = new()
     variant = rng.randrange(3) if left >= 3 else rng.randrange(2)
     if variant == 0:
         return [(shared, shared), (shared, new())]
-    group = [(shared, new()), (shared, new())]
+    group: list[_Slot] = [(shared, new()), (shared, new())]
     if variant == 2:
         group.append((new(), shared))
     return group
 
 
-def _choose_pairs(rng, flat: tuple[_Slot, ...], share: float) -> tuple[tuple[int, int], ...]:
+def _choose_pairs(rng: random.Random, flat: tuple[_Slot, ...], share: float) -> tuple[tuple[int, int], ...]:
     """Join about ``share`` of the movers into pairs, each binding in at most one.
 
     Partners are consecutive in a sorted sample, so dense pairing joins neighbours of one chain
@@ -235,16 +246,24 @@ def _choose_pairs(rng, flat: tuple[_Slot, ...], share: float) -> tuple[tuple[int
     if count == 0:
         return ()
     chosen = sorted(rng.sample(range(len(movers)), 2 * count))
-    result = []
+    result: list[tuple[int, int]] = []
     for k in range(count):
         a, b = movers[chosen[2 * k]], movers[chosen[2 * k + 1]]
         result.append((a, b) if rng.random() < 0.5 else (b, a))
     return tuple(result)
 
 
-def _place_templates(rng, hosts, bindings, shares, pair_share, max_chain, max_cycle):
+def _place_templates(
+    rng: random.Random,
+    hosts: int,
+    bindings: int,
+    shares: dict[str, float],
+    pair_share: float,
+    max_chain: int,
+    max_cycle: int,
+) -> list[tuple[_Layout, list[int]]]:
     """Small layouts, each on a random set of hosts, until exactly ``bindings`` are placed."""
-    placed = []
+    placed: list[tuple[_Layout, list[int]]] = []
     left = bindings
     while left:
         size = min(rng.randint(1, 16), left)
@@ -258,7 +277,7 @@ def _place_templates(rng, hosts, bindings, shares, pair_share, max_chain, max_cy
 # ---- names, ports, reservations ---------------------------------------------------------------
 
 
-def _draw_ports(rng, ports: tuple[int, int], count: int, what: str) -> list[int]:
+def _draw_ports(rng: random.Random, ports: tuple[int, int], count: int, what: str) -> list[int]:
     lo, hi = ports
     if count > hi - lo + 1:
         raise ValueError(
@@ -268,19 +287,23 @@ def _draw_ports(rng, ports: tuple[int, int], count: int, what: str) -> list[int]
     return rng.sample(range(lo, hi + 1), count)
 
 
-def _name_services(rng, per_layout, host_names):
+def _name_services(
+    rng: random.Random,
+    per_layout: list[tuple[_Layout, list[int], list[int]]],
+    host_names: list[str],
+) -> tuple[list[_Row], list[tuple[str, str]], int]:
     """Rows (host, service, current port, goal port) and (frontend, backend) service names.
 
     Services are numbered in a shuffled order per layout, so a service's number says nothing
     about its structure.
     """
-    rows = []
-    pair_names = []
+    rows: list[_Row] = []
+    pair_names: list[tuple[str, str]] = []
     k = 0
     for layout, where, ports in per_layout:
         order = list(range(len(layout.bindings)))
         rng.shuffle(order)
-        names = {}
+        names: dict[int, str] = {}
         for i in order:
             names[i] = f"svc-{k:05d}"
             k += 1
@@ -293,9 +316,16 @@ def _name_services(rng, per_layout, host_names):
     return rows, pair_names, k
 
 
-def _reservations(rng, count, next_service, spare, host_names, global_ok):
+def _reservations(
+    rng: random.Random,
+    count: int,
+    next_service: int,
+    spare: dict[int | None, list[int]],
+    host_names: list[str],
+    global_ok: bool,
+) -> tuple[Reservation, ...]:
     """``count`` reservations of ports no binding uses (on their host, or anywhere)."""
-    result = []
+    result: list[Reservation] = []
     for r in range(count):
         service = f"svc-{next_service + r:05d}"
         if global_ok:
@@ -309,7 +339,16 @@ def _reservations(rng, count, next_service, spare, host_names, global_ok):
     return tuple(sorted(result, key=lambda r: (r.port, r.service, r.host or "")))
 
 
-def _check_args(hosts, bindings, shares, pairs, reserve, ports, max_chain, max_cycle) -> None:
+def _check_args(
+    hosts: int,
+    bindings: int,
+    shares: dict[str, float],
+    pairs: float,
+    reserve: int,
+    ports: tuple[int, int],
+    max_chain: int,
+    max_cycle: int,
+) -> None:
     if hosts < 1 or bindings < 0 or reserve < 0:
         raise ValueError("need hosts >= 1, bindings >= 0 and reserve >= 0")
     for name, share in {**shares, "pairs": pairs}.items():
@@ -327,7 +366,7 @@ def _check_args(hosts, bindings, shares, pairs, reserve, ports, max_chain, max_c
         raise ValueError("need max_chain >= 2 and max_cycle >= 3")
 
 
-def _write_rows(path: str | os.PathLike, rows: list[list[str]]) -> None:
+def _write_rows(path: str | os.PathLike[str], rows: list[list[str]]) -> None:
     try:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle, lineterminator="\n").writerows(rows)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -189,7 +190,7 @@ def _facts_of(path: Path, text: str) -> dict[str, HostFacts]:
         raise ReorgError(f"{path}:{rows.line_num}: not a valid CSV line ({exc}); fix the line") from None
 
 
-def _rows_to_facts(path: Path, rows) -> dict[str, HostFacts]:
+def _rows_to_facts(path: Path, rows: Iterator[list[str]]) -> dict[str, HostFacts]:
     header = [cell.strip().lower() for cell in next(rows, None) or []]
     if header[:2] != list(HOSTS_REQUIRED) or len(set(header)) != len(header):
         raise ReorgError(
@@ -204,7 +205,7 @@ def _rows_to_facts(path: Path, rows) -> dict[str, HostFacts]:
             raise ReorgError(
                 f"{path}:{line}: expected {len(header)} fields ({names}), got {len(row)}; fix the line"
             )
-        cells = {name: cell.strip() for name, cell in zip(header, row)}
+        cells = {name: cell.strip() for name, cell in zip(header, row, strict=True)}
         where = f"{path}:{line}"
         host = cells["host"]
         if not host:
@@ -257,7 +258,7 @@ def avoid_reason(
     return None
 
 
-def avoided_ports(facts: dict[str, HostFacts], hosts, lo: int, hi: int) -> dict[int, str]:
+def avoided_ports(facts: dict[str, HostFacts], hosts: Iterable[str], lo: int, hi: int) -> dict[int, str]:
     """Ports of ``lo``-``hi`` that any of ``hosts`` avoids, with the first reason found."""
     out: dict[int, str] = {}
     for host in sorted(hosts):

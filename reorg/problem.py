@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reorg.model import Goal, Instance, PlanOptions, ReorgError, Scope
@@ -60,18 +61,18 @@ class Problem:
         return self.goals[i].host if self.options.scope is Scope.HOST else "*"
 
 
-def port_owner_key(scope: Scope, host: str, port: int) -> tuple:
+def port_owner_key(scope: Scope, host: str, port: int) -> tuple[str, int]:
     return (host, port) if scope is Scope.HOST else ("*", port)
 
 
 def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
     """Every reason the target is infeasible, sorted. Empty means a plan exists (given temps)."""
     conflicts: list[Conflict] = []
-    final: dict[tuple, list[Goal]] = defaultdict(list)
+    final: dict[tuple[str, int], list[Goal]] = defaultdict(list)
     for g in instance.goals:
         if g.to_port is not None:
             final[port_owner_key(scope, g.host, g.to_port)].append(g)
-    for _, goals in sorted(final.items()):
+    for (_, port), goals in sorted(final.items()):
         services = sorted({g.service for g in goals})
         if len(services) < 2 and len(goals) < 2:
             continue
@@ -79,7 +80,6 @@ def find_conflicts(instance: Instance, scope: Scope) -> list[Conflict]:
             continue  # a service's own bindings on several hosts never clash
         movers = [g for g in goals if g.moves]
         fixed = [g for g in goals if not g.moves]
-        port = goals[0].to_port
         hosts = sorted({g.host for g in goals})
         where = hosts[0] if scope is Scope.HOST else ",".join(hosts)
         names = ", ".join(f"{g.service}@{g.host}" for g in sorted(goals))
@@ -136,7 +136,7 @@ def build_problem(instance: Instance, options: PlanOptions) -> Problem:
         )
     goals = instance.goals
     scope = options.scope
-    holders: dict[tuple, list[int]] = defaultdict(list)
+    holders: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, g in enumerate(goals):
         holders[port_owner_key(scope, g.host, g.from_port)].append(i)
     movers = tuple(i for i, g in enumerate(goals) if g.moves)
@@ -197,7 +197,7 @@ def _pair_links(instance: Instance, goals: tuple[Goal, ...]) -> tuple[tuple[int,
     return tuple(sorted(links))
 
 
-def join(nodes, links) -> tuple[tuple[int, ...], ...]:
+def join(nodes: Iterable[int], links: Iterable[tuple[int, int]]) -> tuple[tuple[int, ...], ...]:
     """Connected groups of ``nodes`` under ``links`` (pairs of nodes), each sorted, in order.
 
     Links naming a node outside ``nodes`` are ignored. Union-find with path halving.
@@ -221,7 +221,12 @@ def join(nodes, links) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(tuple(sorted(g)) for g in groups.values()))
 
 
-def _components(movers, blockers, pair_links, shared) -> tuple[tuple[int, ...], ...]:
+def _components(
+    movers: tuple[int, ...],
+    blockers: dict[int, tuple[int, ...]],
+    pair_links: tuple[tuple[int, int], ...],
+    shared: tuple[tuple[int, ...], ...],
+) -> tuple[tuple[int, ...], ...]:
     """Movers coupled by waiting, by a pair, or by leaving one port together."""
     links = [(i, j) for i in movers for j in blockers[i]]
     links += list(pair_links)
@@ -236,7 +241,9 @@ def pair_groups(problem: Problem) -> tuple[tuple[int, ...], ...]:
     return tuple(g for g in join(nodes, problem.pair_links) if len(g) > 1)
 
 
-def cyclic_components(movers, blockers) -> tuple[tuple[int, ...], ...]:
+def cyclic_components(
+    movers: Iterable[int], blockers: Mapping[int, tuple[int, ...]]
+) -> tuple[tuple[int, ...], ...]:
     """Non-trivial strongly connected components of the blocking graph (iterative Tarjan)."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}

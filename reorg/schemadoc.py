@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reorg.escape import md_escape
 from reorg.hostfacts import SYSTEM_PORTS, HostFacts
-from reorg.model import Binding, Range, TargetRow
+from reorg.model import Binding, Range, Reservation, TargetRow
 from reorg.render.table import md_table
 from reorg.tables import collect_pairs, resolve_goals
 
@@ -34,7 +34,9 @@ def source_of(path: Path) -> Source:
 
 def _spans(ports: list[int]) -> str:
     """[3006, 3007, 3008, 3017] -> '3006-3008, 3017'."""
-    out, start, prev = [], None, None
+    out: list[str] = []
+    start: int | None = None
+    prev = 0  # read only once start is set
     for p in sorted(ports):
         if start is None:
             start = prev = p
@@ -66,7 +68,7 @@ def render_schema_doc(
     for g in goals:
         if g.to_port is not None:
             final[(g.service, g.to_port)].add(g.host)
-    reserved: dict[tuple[str, int], list] = defaultdict(list)
+    reserved: dict[tuple[str, int], list[Reservation]] = defaultdict(list)
     for r in reservations:
         reserved[(r.service, r.port)].append(r)
     row_of = {(t.service, t.host): t for t in targets}
@@ -108,18 +110,18 @@ def render_schema_doc(
         "",
     ]
     used_in: dict[Range, set[int]] = defaultdict(set)
-    for (service, port) in entries:
-        for r in ranges:
-            if r.start <= port <= r.end:
-                used_in[r].add(port)
+    for _service, port in entries:
+        for span in ranges:
+            if span.start <= port <= span.end:
+                used_in[span].add(port)
     rows = []
-    for r in ranges:
-        free = [p for p in range(r.start, r.end + 1) if p not in used_in[r]]
-        rows.append([f"{r.start}-{r.end}", _e(r.category), _e(r.purpose), str(len(used_in[r])), f"{len(free)}: {_spans(free)}"])
+    for span in ranges:
+        free = [p for p in range(span.start, span.end + 1) if p not in used_in[span]]
+        rows.append([f"{span.start}-{span.end}", _e(span.category), _e(span.purpose), str(len(used_in[span])), f"{len(free)}: {_spans(free)}"])
     lines += [md_table(["range", "category", "purpose", "ports used", "free slots"], rows), ""]
-    for r in ranges:
-        inside = [(s, p) for s, p in entries if r.start <= p <= r.end]
-        lines += [f"## {r.start}-{r.end}: {_e(r.purpose or r.category)} (`{_e(r.category)}`)", ""]
+    for span in ranges:
+        inside = [(s, p) for s, p in entries if span.start <= p <= span.end]
+        lines += [f"## {span.start}-{span.end}: {_e(span.purpose or span.category)} (`{_e(span.category)}`)", ""]
         if not inside:
             lines += ["No service.", ""]
             continue
@@ -127,10 +129,10 @@ def render_schema_doc(
         for service, port in inside:
             hosts = sorted(final.get((service, port), ())) or sorted({x.host or "every host" for x in reserved[(service, port)]})
             cat = category_of.get(service, "")
-            flag = f" (category `{_e(cat)}`)" if cat and cat != r.category else ""
+            flag = f" (category `{_e(cat)}`)" if cat and cat != span.category else ""
             rows.append([str(port), _e(service) + flag, _e(", ".join(hosts)), _e(", ".join(pair_of.get(service, []))), _e(status(service, port))])
         lines += [md_table(["port", "service", "hosts", "pair", "status"], rows), ""]
-    outside = [(s, p) for s, p in entries if not any(r.start <= p <= r.end for r in ranges)]
+    outside = [(s, p) for s, p in entries if not any(span.start <= p <= span.end for span in ranges)]
     lines += ["## Outside every range", ""]
     if outside:
         rows = []

@@ -127,11 +127,11 @@ def _index_goals(instance: Instance, found: list[Violation]) -> dict[Key, Goal]:
         if key in seen:
             found.append(Violation("instance", f"{_who(key)} has two bindings"))
         seen.add(key)
-        g = goal_of.get(key)
-        if g is None:
+        goal = goal_of.get(key)
+        if goal is None:
             found.append(Violation("instance", f"{_who(key)} has no goal"))
-        elif g.from_port != b.port:
-            text = f"{_who(key)} holds port {b.port}, its goal starts from {g.from_port}"
+        elif goal.from_port != b.port:
+            text = f"{_who(key)} holds port {b.port}, its goal starts from {goal.from_port}"
             found.append(Violation("instance", text))
     for key in sorted(goal_of.keys() - seen):
         found.append(Violation("instance", f"the goal of {_who(key)} has no binding"))
@@ -230,8 +230,8 @@ class _Occupancy:
                 return (others[0], min(services[others[0]]))
             own = sorted(h for h in services.get(key[0], ()) if h != key[1]) if temp else ()
             return (key[0], own[0]) if own else None
-        others = sorted(k for k in self.on_host.get((key[1], port), ()) if k != key)
-        return others[0] if others else None
+        holders = sorted(k for k in self.on_host.get((key[1], port), ()) if k != key)
+        return holders[0] if holders else None
 
 
 def _reservation_against(
@@ -329,14 +329,15 @@ def _replay(
                 first = bound_port.setdefault(s.to_port, s)
                 temps = to_temp and first.kind is StepKind.TO_TEMP
                 if first is not s and (first.service != s.service or temps):
-                    other = _who((first.service, first.host))
+                    first_who = _who((first.service, first.host))
                     what = "temp port" if temps else "port"
-                    text = f"step {first.step} ({other}) binds {what} {s.to_port} in the same wave"
+                    text = f"step {first.step} ({first_who}) binds {what} {s.to_port} in the same wave"
                     _flag(found, "wave-touch", s, text)
-            r = _reservation_against(reserved, scope, s.service, s.host, s.to_port)
-            if r is not None:
-                where = f"on {r.host}" if r.host else "on every host"
-                _flag(found, "reserved", s, f"port {s.to_port} is reserved for {r.service} {where}")
+            held_for = _reservation_against(reserved, scope, s.service, s.host, s.to_port)
+            if held_for is not None:
+                where = f"on {held_for.host}" if held_for.host else "on every host"
+                text = f"port {s.to_port} is reserved for {held_for.service} {where}"
+                _flag(found, "reserved", s, text)
 
         # Apply the whole wave at once: every check above saw the state at its start.
         for s in group:

@@ -12,7 +12,6 @@ from collections import defaultdict
 
 from reorg.model import Instance, Scope
 
-
 # ---- lower bounds, from the raw goals -------------------------------------------------------
 
 
@@ -44,7 +43,7 @@ def lower_bounds(
     if not movers:
         return 0, 0
 
-    hub_of: dict[tuple, int] = {}
+    hub_of: dict[tuple[object, object], int] = {}
     members: list[list[int]] = []
     services_at: dict[int, list[str]] = defaultdict(list)
     for i, g in enumerate(goals):

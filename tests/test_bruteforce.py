@@ -126,7 +126,7 @@ def tiny_cases(draw, clean: bool = False):
         services = draw(st.lists(st.sampled_from("abcde"), min_size=1, max_size=5, unique=True))
         olds = draw(st.permutations(range(1, 6)))
         news = draw(st.permutations(range(1, 6)))
-        for s, old, new in zip(services, olds, news):
+        for s, old, new in zip(services, olds, news, strict=False):  # services may be fewer
             shape = draw(st.sampled_from(shapes))
             if shape == "collide":
                 old = draw(st.integers(1, 5))

@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 
 from reorg.generate import generate
-from reorg.model import Binding, Goal, Instance, Objective, PairMode, PlanOptions, ReorgError, Scope, StepKind
+from reorg.model import (
+    Binding,
+    Goal,
+    Instance,
+    Objective,
+    PairMode,
+    PlanOptions,
+    ReorgError,
+    Scope,
+    StepKind,
+    Strategy,
+)
 from reorg.planners import get_planner
-from reorg.model import Strategy
 from reorg.problem import build_problem, lower_bound_moves
 from reorg.verify import verify
 from reorg.verify_bounds import lower_bounds

@@ -10,7 +10,14 @@ import sys
 
 import pytest
 
-from reorg.escape import md_code, md_escape, mermaid_escape, mermaid_label, shell_quote, terminal_safe
+from reorg.escape import (
+    md_code,
+    md_escape,
+    mermaid_escape,
+    mermaid_label,
+    shell_quote,
+    terminal_safe,
+)
 
 VALID = ["mana-auth", "mac-mini", "postgresql@14-main", "host.example.org", "a_b", "h1"]
 

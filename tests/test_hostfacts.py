@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from reorg.hostfacts import OS, SYSTEM_PORTS, HostFacts, avoid_reason, avoided, avoided_ports, parse_reserved, read_host_facts
+from reorg.hostfacts import (
+    OS,
+    SYSTEM_PORTS,
+    HostFacts,
+    avoid_reason,
+    avoided,
+    avoided_ports,
+    parse_reserved,
+    read_host_facts,
+)
 from reorg.model import ReorgError
 from reorg.probe import read_hosts
 

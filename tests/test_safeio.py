@@ -164,13 +164,13 @@ def test_json_at_the_depth_limit_loads():
 @pytest.mark.parametrize("number", ["9" * 5000, "-" + "9" * 11, "12345678901"])
 def test_huge_json_integers_are_refused(number):
     with pytest.raises(ReorgError, match=r"j.json: the journal holds an integer of \d+ digits \(at most 10\)"):
-        load_json('{"seq": %s}' % number, "j.json", "journal")
+        load_json(f'{{"seq": {number}}}', "j.json", "journal")
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_json_nan_and_infinity_are_refused(constant):
     with pytest.raises(ReorgError, match=f"holds {constant}"):
-        load_json('{"time_limit": %s}' % constant, "p.json")
+        load_json(f'{{"time_limit": {constant}}}', "p.json")
 
 
 def test_json_syntax_errors_stay_decode_errors():

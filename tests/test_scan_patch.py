@@ -4,7 +4,6 @@ random inventory rendered into a tree and scanned comes back."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 

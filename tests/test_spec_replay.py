@@ -10,9 +10,9 @@ import pytest
 from reorg import journal as jr
 from reorg import replay as rp
 from reorg.journal import EventKind
-from reorg.replay import replay, step_checks
 from reorg.model import Metrics, Plan, PlanOptions, ReorgError, Step, StepKind
 from reorg.probe import Expect
+from reorg.replay import replay, step_checks
 
 S = StepKind
 # three waves on one host: a chain c -> b -> a plus an independent d

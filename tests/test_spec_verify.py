@@ -19,7 +19,6 @@ from reorg.model import (
     PairMode,
     Plan,
     PlanOptions,
-    Reservation,
     Scope,
     Step,
     StepKind,
@@ -403,3 +402,29 @@ def test_reservations_of_one_port_for_every_host_and_one_host():
     assert found == {"reserved"} and "reserved for q on g" in message
     found, message = judge(inst, steps_of("1 move a h 1 2"))
     assert found == {"reserved"} and "reserved for r on every host" in message
+
+
+def test_a_step_for_a_goal_without_a_binding_is_reported_not_a_crash():
+    inst = Instance((Binding("a", "h", 1),), (Goal("a", "h", 1, 2), Goal("b", "g", 5, 6)))
+    steps = steps_of("1 move a h 1 2", "1 move b g 5 6")
+    found, message = judge(inst, steps, metrics=Metrics(2, 0, 1, 1, 1, False, 0))
+    assert {"instance", "unknown-binding"} <= found and "no binding of b on g" in message
+
+
+def test_global_scope_second_to_temp_onto_its_own_temp_port():
+    # rejected for the second to-temp; a binding never blocks itself
+    inst = instance_of("a h 1 2")
+    steps = steps_of("1 to a h 1 39000", "2 to a h 39000 39000", "3 from a h 39000 2")
+    assert rules(inst, steps, GLOBAL) == {"temp-twice"}
+
+
+def test_global_scope_temp_port_held_by_the_service_on_two_other_hosts():
+    # a@g and a@k both take 39000 in wave 1 (a wave-touch); a@h wants it in wave 2: the message
+    # names the first of the holders, a@g
+    inst = instance_of("a h 1 2", "b h 2 1", "a g 3 4", "a k 5 6")
+    steps = steps_of("1 to a g 3 39000", "1 to a k 5 39000", "2 to a h 1 39000",
+                     "3 move b h 2 1", "3 from a g 39000 4", "4 from a k 39000 6",
+                     "5 from a h 39000 2")
+    found, message = judge(inst, steps, GLOBAL)
+    assert {"wave-touch", "port-busy"} <= found
+    assert "held by a@g as wave 2 starts" in message

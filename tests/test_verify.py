@@ -472,7 +472,7 @@ def medium_instances(draw):
         services = draw(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=8, unique=True))
         news = draw(st.permutations(range(1, 11)))
         olds = draw(st.permutations(range(1, 11)))
-        for s, old, new in zip(services, olds, news):
+        for s, old, new in zip(services, olds, news, strict=False):  # services may be fewer
             shape = draw(st.sampled_from(["perm", "perm", "perm", "keep", "retire", "collide"]))
             old = draw(st.integers(1, 10)) if shape == "collide" else old
             target = "-" if shape == "retire" else str(old if shape == "keep" else new)

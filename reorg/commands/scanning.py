@@ -7,9 +7,9 @@ baseline; ``patch`` rewrites the literals of one plan step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from reorg.atomic import write_texts_atomic
 from reorg.commands.execution import find_plan
@@ -17,7 +17,14 @@ from reorg.model import Binding, ReorgError, TargetRow
 from reorg.planfile import read_plan
 from reorg.safeio import read_text
 from reorg.scan import DEFAULT_DEV_HOST, parse_maps, scan_tree
-from reorg.scan.findings import Problem, TableDiff, diff_table, find_problems, parse_baseline, render_baseline
+from reorg.scan.findings import (
+    Problem,
+    TableDiff,
+    diff_table,
+    find_problems,
+    parse_baseline,
+    render_baseline,
+)
 from reorg.scan.model import Row, Scan
 from reorg.scan.patch import PatchResult, lines_per_step, make_patch, write_patch
 from reorg.scan.table import read_references, render_current_csv, render_references_csv
@@ -36,7 +43,7 @@ class ScanOptions:
     excludes: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, maps: list[str] | None, dev_host: str, excludes: list[str] | None) -> "ScanOptions":
+    def parse(cls, maps: list[str] | None, dev_host: str, excludes: list[str] | None) -> ScanOptions:
         from reorg.names import check_name
 
         pairs = parse_maps(maps)
@@ -113,7 +120,7 @@ def check_scan(
         accepted_keys = parse_baseline(read_text(baseline, "baseline"))
     result = run_scan(root, options, progress)
     problems = find_problems(result, table, str(current or ""), targets, str(target or ""))
-    if write_baseline:
+    if write_baseline and baseline is not None:  # (checked above: it is)
         write_texts_atomic([(Path(baseline), render_baseline(problems))])
         return ScanCheck(result, (), problems, Path(baseline))
     new = tuple(p for p in problems if p.key not in accepted_keys)

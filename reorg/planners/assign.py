@@ -37,6 +37,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from reorg.model import ReorgError, Scope
 from reorg.planners import sat
@@ -44,6 +45,7 @@ from reorg.problem import join
 
 log = logging.getLogger("reorg.assign")
 
+Lit = Any  # a CP-SAT Boolean variable (ortools annotates its expression types only in part)
 STAGES = ("judged_mismatches", "changes", "unmatched", "spread", "ports")
 JUDGED_FRONT = (5000, 5099)  # check.pair_verdict: 50xx frontends ...
 JUDGED_BACK = (3000, 3099)  # ... of 30xx backends
@@ -136,7 +138,7 @@ class Assignment:
 def components(problem: AssignInput) -> tuple[tuple[int, ...], ...]:
     """Slots coupled by a port they could share, a service, a pair or a capacity."""
     links: list[tuple[int, int]] = []
-    first: dict[tuple, int] = {}
+    first: dict[tuple[str, int], int] = {}
     by_service: dict[str, int] = {}
     for i, s in enumerate(problem.slots):
         if s.service in by_service:
@@ -190,15 +192,15 @@ class AssignModel:
         self.clock = clock
         self.time_limit = problem.time_limit if time_limit is None else time_limit
         self.model = sat.CpModel()
-        self.x: dict[int, dict[int, object]] = {}
-        self.figures: dict[str, object] = {}
+        self.x: dict[int, dict[int, Lit]] = {}
+        self.figures: dict[str, Any] = {}  # figure -> its linear expression, or None
         self._build()
 
     # -- building ------------------------------------------------------------------------------
 
     def _build(self) -> None:
         m, pr = self.model, self.problem
-        at: dict[tuple, list] = defaultdict(list)  # (host, port) -> literals
+        at: dict[tuple[str, int], list[Lit]] = defaultdict(list)  # (host, port) -> literals
         for i in self.slots:
             s = pr.slots[i]
             self.x[i] = {p: m.new_bool_var(f"x[{s.service}@{s.host}={p}]") for p in s.domain}
@@ -209,14 +211,14 @@ class AssignModel:
         by_service: dict[str, list[int]] = defaultdict(list)
         for i in self.slots:
             by_service[pr.slots[i].service].append(i)
-        self.uses: dict[str, dict[int, object]] = {}
+        self.uses: dict[str, dict[int, Lit]] = {}
         for service, members in sorted(by_service.items()):
             if len(members) == 1 and pr.scope is Scope.HOST:
                 continue
             if len(members) == 1:
                 self.uses[service] = dict(self.x[members[0]])
                 continue
-            uses: dict[int, object] = {}
+            uses: dict[int, Lit] = {}
             for i in members:
                 for p, lit in self.x[i].items():
                     if p not in uses:
@@ -228,7 +230,7 @@ class AssignModel:
                 if len(lits) > 1:
                     m.add_at_most_one(lits)
         else:
-            per_port: dict[int, list] = defaultdict(list)
+            per_port: dict[int, list[Lit]] = defaultdict(list)
             for uses in self.uses.values():
                 for p, lit in uses.items():
                     per_port[p].append(lit)
@@ -256,12 +258,13 @@ class AssignModel:
             if len(lits) > cap.limit:
                 self.model.add(sum(lits) <= cap.limit)
 
-    def _digit(self, i: int, k: int):
+    def _digit(self, i: int, k: int) -> Any:
         mod = 10 ** self.problem.pair_digits
         return sum(lit for p, lit in self.x[i].items() if p % mod == k)
 
-    def _within(self, side: int | None, port: int | None, lo: int, hi: int):
+    def _within(self, side: int | None, port: int | None, lo: int, hi: int) -> Any:
         if side is None:
+            assert port is not None  # a pair side without a slot has a fixed port
             return int(lo <= port <= hi)
         return sum(lit for p, lit in self.x[side].items() if lo <= p <= hi)
 
@@ -269,7 +272,7 @@ class AssignModel:
         m, pr = self.model, self.problem
         mod = 10 ** pr.pair_digits
         mine = set(self.slots)
-        judged, matched, constant_matched = [], [], 0
+        judged, matched = [], []
         for t in pr.pairs:
             sides = [x for x in (t.front, t.back) if x is not None]
             if not sides or not set(sides) <= mine:
@@ -287,6 +290,7 @@ class AssignModel:
             elif t.front is not None:
                 m.add(match <= self._digit(t.front, t.back_port % mod))
             else:
+                assert t.back is not None and t.front_port is not None  # sides is not empty
                 m.add(match <= self._digit(t.back, t.front_port % mod))
             matched.append(match)
             mis = m.new_bool_var(f"judged_mismatch[{name}]")
@@ -321,7 +325,7 @@ class AssignModel:
     # -- solving -------------------------------------------------------------------------------
 
     def _hint(self, chosen: dict[int, int] | None) -> None:
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
         if not chosen:
             return
         for i in self.slots:
@@ -373,7 +377,7 @@ class AssignModel:
         assert chosen is not None
         return ("optimal" if proven else "feasible"), figures, chosen
 
-    def _value(self, solver, i: int) -> int:
+    def _value(self, solver: sat.CpSolver, i: int) -> int:
         for p, lit in self.x[i].items():
             if solver.boolean_value(lit):
                 return p

@@ -11,7 +11,6 @@ from reorg.escape import mermaid_label
 from reorg.model import Plan, Scope, Step, StepKind
 from reorg.render.steptext import step_title
 
-
 # Above this many steps a node per step is unreadable (and GitHub refuses big Mermaid
 # diagrams), so the runbook draws one node per wave instead, or per band of waves.
 DIAGRAM_MAX_STEPS = 200
@@ -25,11 +24,11 @@ def step_dependencies(steps: tuple[Step, ...], scope: Scope) -> dict[tuple[int, 
     A to-temp step also points at its from-temp step (``True``). Under host scope a port that is
     bound again forgets who left it before: the new holder's own leave is what counts.
     """
-    def key(host: str, port: int) -> tuple:
+    def key(host: str, port: int) -> tuple[str, int]:
         return (host, port) if scope is Scope.HOST else ("*", port)
 
     # port key -> binding (service, host) -> the step number at which it last left that port
-    left: dict[tuple, dict[tuple[str, str], int]] = {}
+    left: dict[tuple[str, int], dict[tuple[str, str], int]] = {}
     to_temp: dict[tuple[str, str], int] = {}
     arrows: dict[tuple[int, int], bool] = {}
     ordered = sorted(steps, key=lambda s: s.step)

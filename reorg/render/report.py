@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from reorg.check import CheckReport
 from reorg.escape import md_code
@@ -31,7 +34,7 @@ def render_check(report: CheckReport) -> str:
         f"ranges: {ranges}; scope: {scope}; pair digits: {report.pair_digits}",
     ]
 
-    def section(title: str, count: int, headers: list[str], rows: list[list], note: str = "") -> None:
+    def section(title: str, count: int, headers: list[str], rows: list[list[Any]], note: str = "") -> None:
         out.append("")
         out.append(f"{title}: {count}" + (f" ({note})" if note else ""))
         if rows:
@@ -139,7 +142,7 @@ def render_check(report: CheckReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_plan_summary(plan: Plan, seconds: float, paths) -> str:
+def render_plan_summary(plan: Plan, seconds: float, paths: Iterable[Path]) -> str:
     """The few lines ``reorg plan`` prints: figures beside bounds, and the files written."""
     m = plan.metrics
     rows = [
@@ -158,7 +161,7 @@ def render_plan_summary(plan: Plan, seconds: float, paths) -> str:
     return "\n".join(lines)
 
 
-def _compare_row(r: Compared) -> dict:
+def _compare_row(r: Compared) -> dict[str, Any]:
     m = r.plan.metrics
     return {
         "plan": r.label,

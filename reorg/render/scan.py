@@ -6,13 +6,18 @@ Strings only; the CLI prints them. Notices (files the scan skipped) go to stderr
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from reorg.render.table import text_table
 from reorg.scan.findings import FINDINGS_FORMAT, TableDiff
 from reorg.scan.table import render_scan_json
 
+if TYPE_CHECKING:  # annotations only: render never calls into commands
+    from reorg.commands.scanning import ScanCheck, ScanResult
+    from reorg.scan.patch import PatchResult
 
-def render_scan(result) -> str:
+
+def render_scan(result: ScanResult) -> str:
     scan = result.scan
     hosts = sorted({b.host for b in scan.bindings})
     per_host = ", ".join(f"{h} {sum(1 for b in scan.bindings if b.host == h)}" for h in hosts) or "none"
@@ -29,8 +34,8 @@ def render_scan(result) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_scan_json_text(result) -> str:
-    extra = {"diff": result.diff.to_dict()} if result.diff is not None else {}
+def render_scan_json_text(result: ScanResult) -> str:
+    extra: dict[str, Any] = {"diff": result.diff.to_dict()} if result.diff is not None else {}
     extra["written"] = [str(p) for p in result.paths]
     return render_scan_json(result.scan, extra)
 
@@ -44,7 +49,7 @@ def render_diff(diff: TableDiff) -> str:
     return "diff:\n" + text_table(rows, headers=["", "service", "host", "scan", "table", "where"], disable_numparse=True)
 
 
-def render_scan_check(check) -> str:
+def render_scan_check(check: ScanCheck) -> str:
     out = []
     for kind in ("collision", "dangling", "drift"):
         found = [p for p in check.problems if p.kind == kind]
@@ -61,7 +66,7 @@ def render_scan_check(check) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_scan_check_json(check) -> str:
+def render_scan_check_json(check: ScanCheck) -> str:
     return json.dumps(
         {
             "format": FINDINGS_FORMAT,
@@ -74,7 +79,7 @@ def render_scan_check_json(check) -> str:
     ) + "\n"
 
 
-def render_patch_note(result) -> str:
+def render_patch_note(result: PatchResult) -> str:
     """The line after the diff (stderr): what was rewritten, or why nothing was."""
     step = result.step
     if step.to_port is None:

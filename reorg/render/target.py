@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-
-from reorg.render.table import text_table
-from reorg.targeting import TARGET_COLUMNS
+from typing import TYPE_CHECKING
 
 from reorg.model import TargetRow
+from reorg.render.table import text_table
+from reorg.targeting import TARGET_COLUMNS, Figures
+
+if TYPE_CHECKING:  # annotations only: render never calls into commands
+    from reorg.commands.target import PortChoice, TargetRun
 
 
 def render_target_csv(rows: tuple[TargetRow, ...]) -> str:
@@ -22,8 +25,8 @@ def render_target_csv(rows: tuple[TargetRow, ...]) -> str:
     return buffer.getvalue()
 
 
-def _figure_rows(f, other=None):
-    def both(name, value, ref):
+def _figure_rows(f: Figures, other: Figures | None = None) -> list[list[object]]:
+    def both(name: str, value: object, ref: object) -> list[object]:
         return [name, value] + ([ref] if other is not None else [])
 
     g = other
@@ -38,7 +41,7 @@ def _figure_rows(f, other=None):
     ]
 
 
-def render_target_report(run) -> str:
+def render_target_report(run: TargetRun) -> str:
     """Every decision, then the figures (beside the --against target's, if given)."""
     r = run.result
     counts: dict[str, int] = {}
@@ -64,7 +67,7 @@ def render_target_report(run) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_target_json(run) -> str:
+def render_target_json(run: TargetRun) -> str:
     r = run.result
     data = {
         "format": "reorg-target/1",
@@ -77,7 +80,7 @@ def render_target_json(run) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def render_port(choice) -> str:
+def render_port(choice: PortChoice) -> str:
     where = f" on {choice.host}" if choice.host else " on every host"
     pair = ""
     if choice.pair:
@@ -90,5 +93,5 @@ def render_port(choice) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_port_json(choice) -> str:
+def render_port_json(choice: PortChoice) -> str:
     return json.dumps(choice.to_dict(), indent=2, sort_keys=True) + "\n"
