@@ -5,6 +5,7 @@ Shared by the runbook, the diagram and the execute commands' output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reorg.escape import md_escape, shell_quote
@@ -33,7 +34,7 @@ class StepText:
     rollback: str
 
 
-def step_title(step: Step, name=str) -> str:
+def step_title(step: Step, name: Callable[[str], str] = str) -> str:
     """``3. mana-search on dev: 3021 → 3012``, marking temp ports and retirements.
 
     ``name`` escapes the service and host for where the title goes (``md_escape`` in Markdown)."""
