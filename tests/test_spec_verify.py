@@ -428,3 +428,20 @@ def test_global_scope_temp_port_held_by_the_service_on_two_other_hosts():
     found, message = judge(inst, steps, GLOBAL)
     assert {"wave-touch", "port-busy"} <= found
     assert "held by a@g as wave 2 starts" in message
+
+
+def test_two_retirements_on_one_host_in_one_wave_are_valid():
+    # a retirement binds nothing: two of them never touch one (host, port) "None"
+    inst = instance_of("a h 1 -", "b h 2 -", "c h 3 3")
+    steps = steps_of("1 retire a h 1 -", "1 retire b h 2 -")
+    assert rules(inst, steps) == set()
+    assert rules(inst, steps, GLOBAL) == set()  # nor, under global scope, one port "None"
+
+
+def test_global_scope_own_to_temp_onto_a_port_the_service_moves_to():
+    # a@h parks on 5, a port the table names (a@g's goal): only the temp-pool rule is broken;
+    # one service binding one port on two hosts in a wave is no wave-touch
+    inst = instance_of("a g 1 5", "a h 2 3")
+    steps = steps_of("1 move a g 1 5", "1 to a h 2 5", "2 from a h 5 3")
+    found, message = judge(inst, steps, PlanOptions(scope=Scope.GLOBAL, temp_ports=(1, 9)))
+    assert found == {"temp-pool"} and "named in a table" in message
