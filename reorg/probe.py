@@ -243,6 +243,6 @@ def _check(spec: CheckSpec, outcome: Outcome, address: str | None, detail: str) 
 def unverified(specs: tuple[CheckSpec, ...], checks: tuple[Check, ...]) -> int:
     """How many checks could not run (no address, ``--no-probe``), as opposed to skipped by design."""
     return sum(
-        1 for spec, check in zip(specs, checks)
+        1 for spec, check in zip(specs, checks, strict=False)
         if check.outcome is Outcome.SKIPPED and not spec.skip and check.detail.startswith("not probed")
     )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import replace
 
 from reorg.model import Step, StepKind
@@ -22,7 +21,7 @@ def render_execution_json(report) -> str:
     """
     data = report.to_dict()
     if data.get("action") == "done-batch":
-        data["steps"] = [dict(item, checklist=_checklist(r)) for item, r in zip(data["steps"], report.reports)]
+        data["steps"] = [dict(item, checklist=_checklist(r)) for item, r in zip(data["steps"], report.reports, strict=False)]
     elif "action" in data:
         data["checklist"] = _checklist(report)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
