@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from reorg.atomic import fsync_dir
 from reorg.journal import crash_point, utc_now
@@ -174,10 +174,8 @@ def _break_lock_by_rename(path: Path, identity: LockIdentity) -> None:
         ) from exc
     moved = _read_lock_file(aside)
     if moved is not None and moved[1] != identity:
-        try:
+        with suppress(OSError):
             os.link(aside, path)  # never over a lock a third session made meanwhile
-        except OSError:
-            pass
         aside.unlink(missing_ok=True)
         raise ReorgError(
             f"{path} was taken by another session while the stale lock was being removed; "
@@ -228,10 +226,8 @@ def acquire_lock(path: Path, force_unlock: bool = False, last_event=None) -> Loc
             os.fsync(handle.fileno())
     except OSError as exc:
         # An empty or half-written lock would block every later session until --force-unlock.
-        try:
+        with suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise ReorgError(
             f"{path}: cannot write the lock ({exc.strerror or exc}); nothing was recorded; "
             "free space on that disk or fix its permissions, then run the command again"

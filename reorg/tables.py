@@ -124,7 +124,7 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     rows = []
     for cells_of_row in cells[1:]:
         line += 1
-        values = {col: cell.strip() for col, cell in zip(header, cells_of_row) if col}
+        values = {col: cell.strip() for col, cell in zip(header, cells_of_row, strict=False) if col}
         if any(values.values()):
             rows.append((line, values))
         line += sum(c.count("\n") for c in cells_of_row)

@@ -121,7 +121,7 @@ def make_target(
     paths: tuple[str, str] = ("current.csv", "pins"),
 ) -> TargetResult:
     """Complete ``pins`` into a target for every binding; ReorgError explains infeasibility."""
-    from reorg.planners.assign import AssignInput, Capacity, PairTerm, Slot, assign
+    from reorg.planners.assign import AssignInput, PairTerm, Slot, assign
 
     started = time.perf_counter()
     bindings = with_categories(bindings, options.categories)

@@ -190,13 +190,13 @@ class _Search:
                 temp_by_host[g.host] += 1
         choices = [self.options_for(i, state[k]) for k, i in enumerate(self.movers)]
         for combo in itertools.product(*choices):
-            acting = [(i, c) for i, c in zip(self.movers, combo) if c != STAY]
+            acting = [(i, c) for i, c in zip(self.movers, combo, strict=False) if c != STAY]
             if not acting or (self.cap is not None and len(acting) > self.cap):
                 continue
             if self.valid_wave(acting, phase, held, held_global, temp_by_host):
                 nxt = tuple(
                     {STAY: s, FINAL: DONE, TO_TEMP: TEMP, FROM_TEMP: DONE}[c]
-                    for s, c in zip(state, combo)
+                    for s, c in zip(state, combo, strict=False)
                 )
                 yield len(acting), nxt, combo
 
@@ -253,7 +253,7 @@ class _Search:
         """Pairs this wave splits: one arrives, the other has not arrived and does not now.
         Each split pair is counted once, in the wave its first member arrives."""
         pos = {i: k for k, i in enumerate(self.movers)}
-        arrives = {i for i, c in zip(self.movers, combo) if c in (FINAL, FROM_TEMP)}
+        arrives = {i for i, c in zip(self.movers, combo, strict=False) if c in (FINAL, FROM_TEMP)}
         count = 0
         for a, b in self.pair_links:
             for x, y in ((a, b), (b, a)):
@@ -307,7 +307,7 @@ class _Search:
                 held_start["*" if self.is_global else self.goals[i].host].add(p)
             given: dict[str, set[int]] = defaultdict(set)
             leaving: list[int] = []
-            for i, c in zip(self.movers, combo):
+            for i, c in zip(self.movers, combo, strict=False):
                 g = self.goals[i]
                 if c == STAY:
                     continue

@@ -153,9 +153,9 @@ def test_bundled_json_parses_and_is_deterministic(data_dir):
     data = json.loads(first.stdout)
     assert data["format"] == "reorg-check/1"
     assert data["summary"]["exit_code"] == 1
-    assert {"host": "mac-mini", "port": 3015} == {
+    assert {
         k: data["current"]["collisions"][5][k] for k in ("host", "port")
-    }
+    } == {"host": "mac-mini", "port": 3015}
     assert first.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -67,7 +67,7 @@ def write_plan(root: Path, steps=DEMO_STEPS, current=DEMO_CURRENT, name: str = "
             "lower_bound_moves": len(steps), "lower_bound_waves": waves, "optimal": True, "pairs_split": 0,
         },
         "steps": [
-            dict(zip(("step", "wave", "service", "host", "from_port", "to_port", "kind"), s)) for s in steps
+            dict(zip(("step", "wave", "service", "host", "from_port", "to_port", "kind"), s, strict=False)) for s in steps
         ],
         "notes": [],
     }

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from reorg import journal as jr
 from reorg import lock as lk
 from reorg.cli import app
-from reorg.model import Plan, PlanOptions, Metrics, Scope, Step, StepKind
+from reorg.model import Metrics, Plan, PlanOptions, Scope, Step, StepKind
 from reorg.planfile import read_plan
 from reorg.replay import replay, step_checks
 
@@ -133,8 +133,8 @@ def test_the_rollback_of_a_retirement_never_starts_onto_a_held_port():
         assert all(spec.skip for spec in pre), status  # 4005 is held by y: cannot be shown free
         answers = [spec for spec in post if spec.expect.value == "in-use"]
         assert all(spec.skip for spec in answers), status  # y's answer would prove nothing
-    from reorg.render.execution import undo_text
     from reorg.execution import StepReport
+    from reorg.render.execution import undo_text
 
     report = StepReport("undo", plan.steps[0], Scope.HOST, (), None, True, "", after, 2, status="running")
     assert "do not start it: port 4005 is held by y" in undo_text(plan.steps[0], report)[2]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_properties import EXAMPLES, drawn, generated, plan_options
 
 from bruteforce import brute_force, brute_force_lexicographic, instance_of
 from reorg import commands
@@ -22,7 +23,6 @@ from reorg.planners import get_planner
 from reorg.planners.budget import Deadline
 from reorg.problem import build_problem, find_conflicts
 from reorg.verify import verify
-from test_properties import EXAMPLES, drawn, generated, plan_options
 
 # ---- the instances ----------------------------------------------------------------------
 

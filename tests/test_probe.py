@@ -12,7 +12,17 @@ import pytest
 
 from reorg import probe
 from reorg.model import ReorgError
-from reorg.probe import CheckSpec, Endpoint, Expect, Outcome, PortState, probe_port, read_hosts, resolve_host, run_checks
+from reorg.probe import (
+    CheckSpec,
+    Endpoint,
+    Expect,
+    Outcome,
+    PortState,
+    probe_port,
+    read_hosts,
+    resolve_host,
+    run_checks,
+)
 
 LOCAL = Endpoint("dev", "127.0.0.1", explicit=False)
 

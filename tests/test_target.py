@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from reorg.commands import check
 from reorg.commands.target import target
-from reorg.hostfacts import HostFacts, OS, avoid_reason, read_host_facts
+from reorg.hostfacts import avoid_reason, read_host_facts
 from reorg.model import ReorgError, Scope
 from reorg.tables import read_current, read_ranges, read_target
-from reorg.targeting import TargetOptions, make_target
+from reorg.targeting import TargetOptions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -159,7 +159,7 @@ def test_bundled_data_with_its_target_as_pins(data_dir: Path, tmp_path: Path, mo
     run = target(data_dir / "current.csv", data_dir / "target.csv", data_dir / "ranges.csv", None, TargetOptions(), out)
     pins = read_target(data_dir / "target.csv")
     produced = read_target(out)
-    assert produced[: len(pins)] == tuple(p.__class__(**{**p.__dict__, "line": q.line}) for p, q in zip(pins, produced))
+    assert produced[: len(pins)] == tuple(p.__class__(**{**p.__dict__, "line": q.line}) for p, q in zip(pins, produced, strict=False))
     report = check(data_dir / "current.csv", out, data_dir / "ranges.csv")
     assert report.conflicts == () and report.reservations_taken == () and report.pair_mismatches == ()
     assert report.untargeted == ()  # a complete target: every service has a row
@@ -289,7 +289,7 @@ def brute_force_feasible(bindings, pins, ranges, facts, scope, spare) -> bool | 
         return None  # too many to enumerate: unknown
     for choice in itertools.product(*domains):
         final = dict(fixed)
-        final.update({b.key: p for b, p in zip(free, choice)})
+        final.update({b.key: p for b, p in zip(free, choice, strict=False)})
         seen = {}
         ok = True
         for (s, h), p in final.items():

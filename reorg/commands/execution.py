@@ -16,12 +16,13 @@ from pathlib import Path
 
 from reorg.atomic import write_text_atomic
 from reorg.execution import BatchReport, HistoryReport, StatusReport, StepReport
+from reorg.hostfacts import read_host_facts
 from reorg.journal import (
     EventKind,
-    done_count,
     Journal,
     backup_journal,
     check_plan_unchanged,
+    done_count,
     journal_path_for,
     load_journal,
     lock_path_for,
@@ -29,17 +30,24 @@ from reorg.journal import (
     save_journal,
     twin_journals,
 )
-from reorg.hostfacts import read_host_facts
 from reorg.lock import locked, read_lock
 from reorg.model import Binding, Goal, Instance, Plan, ReorgError, Step, StepKind
 from reorg.names import check_name
 from reorg.planfile import PlanFile, read_plan
 from reorg.probe import HERE_ENV, Check, CheckSpec, Outcome, read_hosts, run_checks, unverified
-from reorg.replay import Position, Replayer, find_step, last_done, next_step, open_steps, replay, step_checks
-from reorg.verify import RULES, verify
+from reorg.replay import (
+    Position,
+    Replayer,
+    find_step,
+    last_done,
+    next_step,
+    open_steps,
+    replay,
+    step_checks,
+)
 from reorg.safeio import read_bytes
 from reorg.tables import read_current
-
+from reorg.verify import RULES, verify
 
 PLANS_DIR = Path("plans")
 
@@ -544,7 +552,7 @@ def record_done(
         end = (
             f" {len(unproven)} of the {total} steps are unverified (checks that could not run: "
             f"{_ranges(list(unproven))}); verify them by hand (`reorg status`)." if unproven
-            else f" Every step was verified. Write the new inventory with `reorg state --at end --out FILE`."
+            else " Every step was verified. Write the new inventory with `reorg state --at end --out FILE`."
         )
     listed = isinstance(step, str) and any(c in step for c in ",-")
     if len(targets) == 1 and not listed and wave is None and host is None:

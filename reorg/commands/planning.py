@@ -6,9 +6,9 @@ Every plan a planner returns is verified here before it is written or compared.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from reorg.atomic import write_text_atomic
 from reorg.check import CheckReport, find_check
@@ -32,10 +32,10 @@ from reorg.planners.budget import Deadline, reserve_seconds
 from reorg.problem import Problem, build_problem
 from reorg.render import render_compare_markdown
 from reorg.safeio import read_bytes
-from reorg.tables import load_inputs, load_instance
-from reorg.verify import verify
 from reorg.scan.patch import lines_per_step
 from reorg.scan.table import read_references
+from reorg.tables import load_inputs, load_instance
+from reorg.verify import verify
 
 Progress = Callable[[str], None]
 

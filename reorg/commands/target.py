@@ -8,11 +8,19 @@ from pathlib import Path
 from reorg.atomic import write_text_atomic
 from reorg.csvappend import append_row
 from reorg.hostfacts import HostFacts, avoid_reason, read_host_facts
-from reorg.model import Binding, Range, ReorgError, Scope, TargetRow
+from reorg.model import Binding, Range, ReorgError, TargetRow
 from reorg.names import check_name
 from reorg.safeio import parse_int, shorten
 from reorg.tables import collect_pairs, read_current, read_ranges, read_target, resolve_goals
-from reorg.targeting import Figures, TargetOptions, TargetResult, final_ports, make_target, target_figures, with_categories
+from reorg.targeting import (
+    Figures,
+    TargetOptions,
+    TargetResult,
+    final_ports,
+    make_target,
+    target_figures,
+    with_categories,
+)
 
 DEFAULT_RANGES = Path("data/ranges.csv")
 DEFAULT_HOSTS = Path("data/hosts.csv")
@@ -277,7 +285,7 @@ def doc(
         differs = committed != text
         if differs:
             old, new = committed.splitlines(), text.splitlines()
-            first = next((i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)) + 1)
+            first = next((i + 1 for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)) + 1)
     if out is not None:
         write_text_atomic(out, text)
     return DocResult(text, out, check, differs, first)

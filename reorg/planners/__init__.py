@@ -5,7 +5,7 @@ Planners never import the verifier; ``commands`` verifies every plan they return
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from reorg.model import Metrics, Objective, PairMode, Plan, ReorgError, Step, StepKind, Strategy
 from reorg.problem import Problem, lower_bound_moves, lower_bound_waves, lower_bound_waves_any
@@ -30,7 +30,7 @@ def get_planner(strategy: Strategy) -> PlannerFn:
 
 
 def plan_front(
-    problem: Problem, progress: Optional[Progress] = None, greedy: Plan | None = None, deadline=None
+    problem: Problem, progress: Progress | None = None, greedy: Plan | None = None, deadline=None
 ) -> list[Plan]:
     """CP-SAT plans along the moves-versus-waves front (see ``front.plan_front``)."""
     from reorg.planners.front import plan_front as front

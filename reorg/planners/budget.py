@@ -70,14 +70,14 @@ class Deadline:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def share(self, parts: int) -> "Deadline":
+    def share(self, parts: int) -> Deadline:
         """A deadline for one of ``parts`` stages that split what is left equally."""
         child = Deadline(None, self.started)
         child.seconds = self.seconds
         child.end = min(self.end, time.monotonic() + self.remaining() / max(1, parts))
         return child
 
-    def until(self, seconds: float) -> "Deadline":
+    def until(self, seconds: float) -> Deadline:
         """A deadline ``seconds`` earlier than this one (a reserve kept back for later stages)."""
         child = Deadline(None, self.started)
         child.seconds = self.seconds

@@ -29,13 +29,13 @@ proven and how far it is from the bounds.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from reorg.model import Objective, PairMode, Plan, ReorgError, StepKind
 from reorg.planners import make_plan
-from reorg.planners.schedule import compress, list_schedule, pack, pool_overflows, schedule_steps
 from reorg.planners.budget import Deadline
+from reorg.planners.schedule import compress, list_schedule, pack, pool_overflows, schedule_steps
 from reorg.planners.wavemodel import Clock, Infeasible, Schedule, Sub, WaveModel
 from reorg.problem import (
     Problem,
@@ -140,9 +140,7 @@ def _with_time_note(plan: Plan, clock: Clock, time_limit: float) -> Plan:
 def _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, build, limit, total) -> Plan:
     opts = problem.options
     comps = problem.components
-    if wave_budget is not None:
-        first = ["temps", "waves"]
-    elif opts.objective is Objective.MOVES:
+    if wave_budget is not None or opts.objective is Objective.MOVES:
         first = ["temps", "waves"]
     else:
         first = ["waves", "temps"]
@@ -203,9 +201,8 @@ def _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, buil
     plan = make_plan(problem, "cpsat", schedule_steps(problem, merged), merged.proven, tuple(notes))
     if wave_budget is not None:
         return plan
-    if moves_first is not None:
-        if _worse(plan, moves_first, Objective.WAVES):
-            plan = make_plan(problem, "cpsat", moves_first.steps, notes=plan.notes)
+    if moves_first is not None and _worse(plan, moves_first, Objective.WAVES):
+        plan = make_plan(problem, "cpsat", moves_first.steps, notes=plan.notes)
     return plan
 
 
@@ -330,7 +327,7 @@ def _solve_component(
         key = shape[0] + (sub.pool, tuple(stages), budget)
         if key in cache:
             rep_order, rep = cache[key]
-            pos = dict(zip(shape[1], rep_order))
+            pos = dict(zip(shape[1], rep_order, strict=False))
             return Schedule(
                 {i: rep.arrive[pos[i]] for i in sub.nodes},
                 {i: rep.leave[pos[i]] for i in sub.nodes},

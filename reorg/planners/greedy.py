@@ -43,7 +43,6 @@ from reorg.planners import make_plan
 from reorg.planners.budget import Deadline
 from reorg.problem import Problem, join
 
-
 SEARCH_WORK = 400_000  # movers x runs the backtracking search may spend before giving up
 SEARCH_ALWAYS = 40_000  # ... and spends even when the deadline has passed
 

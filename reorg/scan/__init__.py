@@ -8,13 +8,22 @@ bindings and rows (``resolve``). Nothing read is ever executed. ``findings`` che
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from reorg.model import ReorgError
 from reorg.names import name_problem
-from reorg.scan import cloudflared, compose, dockerfile, envfile, packagejson, plist, prometheus, source, tomlconfig
+from reorg.scan import (
+    cloudflared,
+    compose,
+    dockerfile,
+    envfile,
+    packagejson,
+    plist,
+    prometheus,
+    source,
+    tomlconfig,
+)
 from reorg.scan.model import Alias, Notice, Occurrence, Scan
 from reorg.scan.reader import SourceFile
 from reorg.scan.resolve import resolve

@@ -17,7 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from reorg.scan import envfile
-from reorg.scan.literal import find_flags, find_urls, is_own_port_variable, is_port_variable, nth_in, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_flags,
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    nth_in,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Alias, Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile
 from reorg.scan.yamltree import Node, YamlError, parse_yaml

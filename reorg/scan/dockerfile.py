@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from reorg.scan.literal import find_flags, find_urls, is_own_port_variable, is_port_variable, nth_in, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_flags,
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    nth_in,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile
 
@@ -61,8 +69,9 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         op, args = m.group("op").upper(), m.group("args")
         base = m.start("args")
 
+        # called only within this iteration, so the loop variables it reads are the current ones
         def at(offset: int, port: int, kind: str, role: Role, **fields):
-            return source.at(line0, 0, port, kind, role, nth=nth_in(text, base + offset, str(port)), **{**common, **fields})
+            return source.at(line0, 0, port, kind, role, nth=nth_in(text, base + offset, str(port)), **{**common, **fields})  # noqa: B023
 
         if op == "EXPOSE":
             for word in re.finditer(r"\S+", args):

@@ -12,7 +12,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from reorg.scan.literal import find_urls, is_own_port_variable, is_port_variable, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile, reference
 

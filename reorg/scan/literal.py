@@ -50,7 +50,7 @@ class Text:
     lines: tuple[str, ...]
 
     @classmethod
-    def of(cls, file: str, text: str) -> "Text":
+    def of(cls, file: str, text: str) -> Text:
         # split on "\n" only (dropping a "\r" before it), as editors and the patch count lines
         return cls(file, tuple(line[:-1] if line.endswith("\r") else line for line in text.split("\n")))
 

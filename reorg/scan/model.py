@@ -72,7 +72,7 @@ class Occurrence:
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.port, self.kind)
 
-    def with_(self, **changes) -> "Occurrence":
+    def with_(self, **changes) -> Occurrence:
         return replace(self, **changes)
 
 

@@ -15,7 +15,6 @@ from reorg.scan.model import Notice, Occurrence, Role
 from reorg.scan.reader import SourceFile, reference
 
 
-
 def accepts(name: str) -> bool:
     return name == "package.json"
 

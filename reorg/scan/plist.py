@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from reorg.scan.literal import find_flags, find_urls, is_own_port_variable, is_port_variable, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_flags,
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile, reference
 
@@ -31,11 +38,11 @@ class Element:
     col0: int
     text: str = ""
     text_at: tuple[int, int] | None = None
-    children: list["Element"] = field(default_factory=list)
+    children: list[Element] = field(default_factory=list)
 
-    def dict_items(self) -> Iterator[tuple[str, "Element"]]:
+    def dict_items(self) -> Iterator[tuple[str, Element]]:
         kids = self.children
-        for key, value in zip(kids[0::2], kids[1::2]):
+        for key, value in zip(kids[0::2], kids[1::2], strict=False):
             if key.tag == "key":
                 yield key.text, value
 

@@ -13,7 +13,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 
-from reorg.scan.literal import find_flags, find_urls, is_own_port_variable, is_port_variable, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_flags,
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile, reference
 
@@ -89,10 +96,7 @@ def blank_comments(lines: tuple[str, ...], style: str) -> list[str]:
                 continue
             if token in ("'", '"', "`"):
                 quote = token
-            elif token == "//":
-                chars[at:] = " " * (len(chars) - at)
-                break
-            elif token == "#" and (at == 0 or line[at - 1] in " \t"):
+            elif token == "//" or token == "#" and (at == 0 or line[at - 1] in " \t"):
                 chars[at:] = " " * (len(chars) - at)
                 break
             elif token in ("/*", "<!--"):
@@ -168,7 +172,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
 
     found: list = []
     lower = text.lower()
-    for pattern, needed in zip(PATTERNS, _NEEDS):
+    for pattern, needed in zip(PATTERNS, _NEEDS, strict=False):
         if not any(word in lower for word in needed):  # most files hold none: skip the regex
             continue
         for m in pattern.finditer(text):

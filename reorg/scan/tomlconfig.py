@@ -9,7 +9,13 @@ import re
 import tomllib
 from collections.abc import Iterator
 
-from reorg.scan.literal import find_urls, is_own_port_variable, is_port_variable, service_from_variable, valid_port
+from reorg.scan.literal import (
+    find_urls,
+    is_own_port_variable,
+    is_port_variable,
+    service_from_variable,
+    valid_port,
+)
 from reorg.scan.model import Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile, reference
 

@@ -60,7 +60,7 @@ class Node:
         """A plain or quoted one-line scalar, whose text sits verbatim at (line, column)."""
         return self.kind == "scalar" and self.raw.style in (None, "", "'", '"') and "\n" not in self.value
 
-    def items(self) -> Iterator[tuple[str, "Node", "Node"]]:
+    def items(self) -> Iterator[tuple[str, Node, Node]]:
         """A mapping's (key text, key node, value node), merge keys (``<<``) expanded."""
         if self.kind != "mapping":
             return
@@ -73,13 +73,13 @@ class Node:
             if isinstance(key, yaml.ScalarNode):
                 yield key.value, Node(key), Node(value)
 
-    def get(self, name: str) -> "Node | None":
+    def get(self, name: str) -> Node | None:
         for key, _k, value in self.items():
             if key == name:
                 return value
         return None
 
-    def children(self) -> list["Node"]:
+    def children(self) -> list[Node]:
         return [Node(n) for n in self.raw.value] if self.kind == "sequence" else []
 
 
