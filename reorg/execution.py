@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reorg.journal import Event
 from reorg.lock import Lock
@@ -57,7 +58,7 @@ class StatusReport:
     def finished(self) -> bool:
         return len(self.position.done) == self.total
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "plan": {"path": self.plan_path.as_posix(), "sha256": self.plan_sha256},
             "journal": {"path": self.journal_path.as_posix(), "exists": self.journal_exists, "events": self.events},
@@ -98,7 +99,7 @@ class StepReport:
     notices: tuple[str, ...] = ()
     status: str = ""  # the binding's status before the plan: running, stopped, unsure
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "started": list(self.position.started),
@@ -131,7 +132,7 @@ class BatchReport:
     notices: tuple[str, ...] = ()
     unverified: tuple[int, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "action": "done-batch",
             "steps": [report.to_dict() for report in self.reports],
@@ -157,7 +158,7 @@ class HistoryReport:
     def step(self, number: int) -> Step | None:
         return _step(self.steps, number)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "plan": self.plan_path.as_posix(),
             "journal": self.journal_path.as_posix(),
@@ -169,5 +170,5 @@ def _step(steps: tuple[Step, ...], number: int) -> Step | None:
     return next((step for step in steps if step.step == number), None)
 
 
-def _dict(step: Step | None) -> dict | None:
+def _dict(step: Step | None) -> dict[str, Any] | None:
     return step.to_dict() if step else None

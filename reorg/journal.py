@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from reorg.atomic import fsync_dir, write_text_atomic
 from reorg.model import ReorgError
@@ -56,7 +57,7 @@ class Event:
     forced: bool = False
     unverified: bool = False  # some check could not run (done or undone): recorded, not proven
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = {
             "seq": self.seq,
             "event": self.event.value,
@@ -77,7 +78,7 @@ class Event:
         return "unverified" if self.event is EventKind.DONE else f"{self.event.value} (unverified)"
 
     @classmethod
-    def from_dict(cls, data: dict) -> Event:
+    def from_dict(cls, data: dict[str, Any]) -> Event:
         seq, step, forced = data["seq"], data["step"], data["forced"]
         for name, value in (("seq", seq), ("step", step)):
             if not isinstance(value, int) or isinstance(value, bool):
@@ -107,7 +108,7 @@ class Journal:
     plan_sha256: str
     events: tuple[Event, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": JOURNAL_FORMAT,
             "plan": {"path": self.plan_path, "sha256": self.plan_sha256},

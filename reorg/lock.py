@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reorg.atomic import fsync_dir
 from reorg.journal import crash_point, utc_now
@@ -48,7 +49,7 @@ class Lock:
             text += " (on another host: check there whether it still runs)"
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path.as_posix(),
             "pid": self.pid,
@@ -96,6 +97,8 @@ def _read_lock_file(path: Path) -> tuple[Lock, LockIdentity] | None:
     identity = (info.st_dev, info.st_ino, raw)
     try:
         data = load_json(raw.decode("utf-8"), path, "lock")  # UnicodeDecodeError is a ValueError
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")  # as data["pid"] would
         pid = data["pid"]
         if not isinstance(pid, int) or isinstance(pid, bool):
             raise TypeError("pid")
@@ -184,7 +187,9 @@ def _break_lock_by_rename(path: Path, identity: LockIdentity) -> None:
     aside.unlink(missing_ok=True)
 
 
-def acquire_lock(path: Path, force_unlock: bool = False, last_event=None) -> Lock:
+def acquire_lock(
+    path: Path, force_unlock: bool = False, last_event: Callable[[], str] | None = None
+) -> Lock:
     """Take the lock or refuse, naming the holder. ``force_unlock`` first removes a dead holder's.
 
     ``last_event`` (a callable) words the journal's last event: a session killed after its event
@@ -204,11 +209,11 @@ def acquire_lock(path: Path, force_unlock: bool = False, last_event=None) -> Loc
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
-        holder = read_lock(path)
-        if holder is None:
+        taker = read_lock(path)
+        if taker is None:
             raise ReorgError(f"{path}: another session just released the lock; run the command again") from None
-        detail = holder.describe()
-        if holder.alive() is True:
+        detail = taker.describe()
+        if taker.alive() is True:
             advice = "wait for it to finish and run the command again"
         else:
             said = last_event() if last_event is not None else ""
@@ -245,7 +250,9 @@ def release_lock(lock: Lock) -> None:
 
 
 @contextmanager
-def locked(path: Path, force_unlock: bool = False, last_event=None) -> Iterator[Lock]:
+def locked(
+    path: Path, force_unlock: bool = False, last_event: Callable[[], str] | None = None
+) -> Iterator[Lock]:
     lock = acquire_lock(path, force_unlock, last_event)
     try:
         yield lock

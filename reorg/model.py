@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 PLAN_FORMAT = "reorg-plan/1"
 DEFAULT_TEMP_PORTS = (39000, 39099)
@@ -190,7 +191,7 @@ class PlanOptions:
     # not part of the plan file (the verifier's pool is the whole range, so a subset stays valid)
     temp_avoid: frozenset[int] = frozenset()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "scope": self.scope.value,
             "temp_ports": f"{self.temp_ports[0]}-{self.temp_ports[1]}",
@@ -214,7 +215,7 @@ class Step:
     to_port: int | None
     kind: StepKind
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "step": self.step,
             "wave": self.wave,
@@ -236,7 +237,7 @@ class Metrics:
     optimal: bool
     pairs_split: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "moves": self.moves,
             "temp_moves": self.temp_moves,

@@ -18,6 +18,7 @@ import socket
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from reorg.hostfacts import read_host_facts
 from reorg.model import ReorgError
@@ -96,7 +97,7 @@ class Check:
     def what(self) -> str:
         return CheckSpec(self.phase, self.service, self.host, self.port, self.expect).what
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "phase": self.phase,
             "service": self.service,
@@ -109,7 +110,7 @@ class Check:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Check:
+    def from_dict(cls, data: dict[str, Any]) -> Check:
         """Inverse of ``to_dict``; raises KeyError/ValueError/TypeError on a malformed dict."""
         port = data["port"]
         if not isinstance(port, int) or isinstance(port, bool):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reorg.journal import BindingKey, Event, EventKind, Journal
 from reorg.model import Plan, ReorgError, Step
@@ -44,7 +45,7 @@ class Position:
     def holders(self, host: str, port: int, other_than: BindingKey) -> list[str]:
         return holders(self.state_dict(), host, port, other_than)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"done": list(self.done), "dirty": self.dirty, "started": list(self.started)}
 
 
@@ -222,7 +223,7 @@ def holders(state: dict[BindingKey, int | None], host: str, port: int, other_tha
 
 
 def step_checks(
-    plan: Plan, position, step: Step, reverse: bool = False, status: str = ""
+    plan: Plan, position: Position | Replayer, step: Step, reverse: bool = False, status: str = ""
 ) -> tuple[tuple[CheckSpec, ...], tuple[CheckSpec, ...]]:
     """Pre- and post-checks of ``step`` (or of its reverse, for ``undo``) from ``position``.
 

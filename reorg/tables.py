@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Reservation, TargetRow
 from reorg.names import check_name
 from reorg.safeio import parse_int, read_bytes, shorten

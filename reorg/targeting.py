@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from reorg.hostfacts import HostFacts, avoid_reason, avoided
 from reorg.model import Binding, Goal, Instance, Range, ReorgError, Scope, TargetRow
@@ -58,7 +59,7 @@ class Decision:
     kind: str  # "pinned", "retired", "unranged", "kept", "moved"
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "host": self.host,
@@ -84,7 +85,7 @@ class Figures:
     ranged: int  # bindings whose category has a range and that keep a port
     multi_port_services: int  # services on two or more ports across their hosts
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -108,7 +109,7 @@ def spans_by_category(ranges: tuple[Range, ...]) -> dict[str, list[Range]]:
     return out
 
 
-def row_for(binding: Binding, rows_by_key: dict) -> TargetRow | None:
+def row_for(binding: Binding, rows_by_key: dict[Any, Any]) -> TargetRow | None:
     return rows_by_key.get((binding.service, binding.host)) or rows_by_key.get((binding.service, None))
 
 
@@ -142,13 +143,13 @@ def make_target(
         else:
             slot_bindings.append(b)
     _explain_fixed_conflicts(bindings, fixed, reservations, scope)
-    held: dict[tuple, set[str]] = defaultdict(set)  # (host|*, port) -> services that keep it
+    held: dict[tuple[Any, ...], set[str]] = defaultdict(set)  # (host|*, port) -> services that keep it
     for b in bindings:
         port = fixed.get(b.key)
         if b.key in fixed and port is not None:
             held[(b.host, port)].add(b.service)
             held[("*", port)].add(b.service)
-    reserved: dict[tuple, set[str]] = defaultdict(set)
+    reserved: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for r in reservations:
         reserved[(r.host or "*", r.port)].add(r.service)
     hosts = sorted({b.host for b in bindings})
@@ -307,11 +308,11 @@ def _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, opt
 
 def _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, reservations, facts, options) -> None:
     """A range too small for what wants it: which range, how many want it, how many slots, who blocks."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for i, b in enumerate(slot_bindings):
         key = (b.category, b.host) if options.scope is Scope.HOST else (b.category, None)
         groups[key].append(i)
-    limits: dict[tuple, int] = defaultdict(int)  # (category, host) -> --spare capacity left for placements
+    limits: dict[tuple[Any, ...], int] = defaultdict(int)  # (category, host) -> --spare capacity left for placements
     for cap in capacities:
         for r in ranges:
             if (r.start, r.end) == (cap.lo, cap.hi):

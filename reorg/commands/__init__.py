@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 # name -> the module that defines it; imported on first use (PEP 562), so that e.g.
 # `reorg status` never imports the planners, the scan readers, pandas or ortools (issue 8).
@@ -54,7 +55,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reorg.atomic import write_text_atomic
 from reorg.csvappend import append_row
 from reorg.hostfacts import HostFacts, avoid_reason, read_host_facts
-from reorg.model import Binding, Range, ReorgError, TargetRow
+from reorg.model import Binding, PlanOptions, Range, ReorgError, TargetRow
 from reorg.names import check_name
 from reorg.safeio import parse_int, shorten
 from reorg.tables import collect_pairs, read_current, read_ranges, read_target, resolve_goals
@@ -115,7 +117,7 @@ def target(
     return TargetRun(result, text, compared, None if against is None else str(against), None if pins is None else str(pins), out)
 
 
-def with_temp_avoid(options, hosts_in_fleet, hosts: Path | None):
+def with_temp_avoid(options: PlanOptions, hosts_in_fleet: Iterable[str], hosts: Path | None) -> PlanOptions:
     """``options`` with the temp ports any host of the fleet avoids (its OS, hosts.csv reserved)."""
     from dataclasses import replace
 
@@ -142,7 +144,7 @@ class PortChoice:
     free_left: int  # free ports of the range after this one
     added: tuple[str, ...]  # files a row was appended to
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "port": self.port,

@@ -6,9 +6,13 @@ Planners never import the verifier; ``commands`` verifies every plan they return
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reorg.model import Metrics, Objective, PairMode, Plan, ReorgError, Step, StepKind, Strategy
 from reorg.problem import Problem, lower_bound_moves, lower_bound_waves, lower_bound_waves_any
+
+if TYPE_CHECKING:
+    from reorg.planners.budget import Deadline
 
 Progress = Callable[[str], None]
 PlannerFn = Callable[..., Plan]  # fn(problem, progress=None, deadline=None)
@@ -30,7 +34,10 @@ def get_planner(strategy: Strategy) -> PlannerFn:
 
 
 def plan_front(
-    problem: Problem, progress: Progress | None = None, greedy: Plan | None = None, deadline=None
+    problem: Problem,
+    progress: Progress | None = None,
+    greedy: Plan | None = None,
+    deadline: Deadline | None = None,
 ) -> list[Plan]:
     """CP-SAT plans along the moves-versus-waves front (see ``front.plan_front``)."""
     from reorg.planners.front import plan_front as front

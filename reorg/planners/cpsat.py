@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from reorg.model import Objective, PairMode, Plan, ReorgError, StepKind
 from reorg.planners import make_plan
@@ -146,7 +147,7 @@ def _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, buil
         first = ["waves", "temps"]
     say(f"cpsat: {len(comps)} component(s) of {problem.n} moving binding(s)")
     # 1. each component alone: fewest temps then waves (or waves then temps)
-    cache: dict[tuple, tuple[tuple[int, ...], Schedule]] = {}
+    cache: dict[tuple[Any, ...], tuple[tuple[int, ...], Schedule]] = {}
     schedules: dict[tuple[int, ...], Schedule] = {}
     for k, comp in enumerate(comps, start=1):
         hint = compress(comp, hints)
@@ -267,7 +268,7 @@ def _hints_from_steps(problem: Problem, steps) -> dict[int, tuple[int, int]]:
     return {i: (leave.get(i, a), a) for i, a in arrive.items()}
 
 
-def _shape(sub: Sub) -> tuple[tuple, tuple[int, ...]] | None:
+def _shape(sub: Sub) -> tuple[tuple[Any, ...], tuple[int, ...]] | None:
     """A plain chain or cycle: (key, nodes in canonical order); None for anything else."""
     if sub.pairs or sub.shared or any(len(sub.blockers[i]) > 1 for i in sub.nodes):
         return None
@@ -284,7 +285,7 @@ def _shape(sub: Sub) -> tuple[tuple, tuple[int, ...]] | None:
         while node is not None:
             order.append(node)
             node = waiter.get(node)
-        key: tuple = ("chain", len(order), heads[0] in sub.retire)
+        key: tuple[Any, ...] = ("chain", len(order), heads[0] in sub.retire)
     elif not heads:  # cycle: from the smallest index, following blockers
         node = sub.nodes[0]
         seen: set[int] = set()
@@ -306,7 +307,7 @@ def _solve_component(
     stages: list[str],
     hint: Schedule | None,
     budget: int | None,
-    cache: dict,
+    cache: dict[Any, Any],
     limit: float,
     fallback: Schedule | None = None,
     clock: Clock | None = None,

@@ -37,6 +37,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import replace
+from typing import Any
 
 from reorg.model import Goal, PairMode, Plan, ReorgError, Step, StepKind
 from reorg.planners import make_plan
@@ -194,7 +195,7 @@ class _Greedy:
     """
 
     def __init__(
-        self, problem: Problem, prefix: tuple[int, ...] = (), visited: set | None = None, scarce: bool = False
+        self, problem: Problem, prefix: tuple[int, ...] = (), visited: set[Any] | None = None, scarce: bool = False
     ) -> None:
         self.problem = problem
         self.prefix = prefix

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 
 from reorg.model import PairMode, ReorgError, Step, StepKind
 from reorg.planners.wavemodel import Schedule
@@ -206,7 +207,7 @@ def _assign_temp_ports(problem: Problem, sched: Schedule) -> dict[int, int]:
 
 
 
-def pack(problem: Problem, steps) -> Schedule:
+def pack(problem: Problem, steps: Iterable[Step]) -> Schedule:
     """A sequential plan's steps packed into few waves: each unit as early as the rules allow.
 
     A unit is one wave of the plan (one step, or a hard pair's arrivals). Taken in the plan's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from reorg.model import PairMode
 from reorg.planners import sat
@@ -102,7 +103,7 @@ class WaveModel:
     def _name(self, i: int) -> str:
         return self.sub.names.get(i, str(i))
 
-    def _rule(self, constraint, name: str) -> None:
+    def _rule(self, constraint: Any, name: str) -> None:
         """Tie a business rule to an enforcement literal, only when explaining infeasibility."""
         if not self.enforce:
             return
@@ -190,7 +191,7 @@ class WaveModel:
     def _solver(self) -> sat.CpSolver:
         return sat.new_solver(self.time_limit, log, self.clock.wall())
 
-    def _note_limits(self, solver: sat.CpSolver, status) -> None:
+    def _note_limits(self, solver: sat.CpSolver, status: Any) -> None:
         """Record a solve the limits cut short, and whether the wall clock did it."""
         if status == sat.OPTIMAL or status == sat.INFEASIBLE:
             return
@@ -199,7 +200,7 @@ class WaveModel:
             self.clock.wall_cut = True
 
     def _hint(self, sched: Schedule | None) -> None:
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
         if sched is None:
             return
         for i in self.sub.nodes:
@@ -212,7 +213,7 @@ class WaveModel:
         for (a, b), s in self.split.items():
             self.model.add_hint(s, sched.arrive[a] != sched.arrive[b])
 
-    def _stage(self, name: str, objective, lower: int, hint: Schedule | None) -> tuple[Schedule, bool, int]:
+    def _stage(self, name: str, objective: Any, lower: int, hint: Schedule | None) -> tuple[Schedule, bool, int]:
         """Minimise figure ``name`` (>= ``lower``); return the schedule, proof, and value."""
         m = self.model
         m.add(objective >= lower)

@@ -8,6 +8,7 @@ Functions return strings; only the CLI prints them. ``report``: check, plan summ
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 # name -> the module that defines it; imported on first use (PEP 562), so that e.g.
 # `reorg status` never imports the planners, the scan readers, pandas or ortools (issue 8).
@@ -42,7 +43,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from reorg.model import Step, StepKind
 from reorg.probe import Outcome as ExecOutcome
@@ -27,7 +28,7 @@ def render_execution_json(report) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _checklist(report) -> dict | None:
+def _checklist(report) -> dict[str, Any] | None:
     step = report.step
     if not isinstance(step, Step):
         return None

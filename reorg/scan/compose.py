@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from reorg.scan import envfile
 from reorg.scan.literal import (
@@ -54,7 +55,7 @@ def host_of(name: str) -> str | None:
 class Piece:
     start: int  # offset in the resolved text
     text: str
-    origin: tuple  # ("here", offset in the written value) | ("env", line0, col0) | ("none",)
+    origin: tuple[Any, ...]  # ("here", offset in the written value) | ("env", line0, col0) | ("none",)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class ComposeReader:
             node.line, col0 if node.plain else 0, port, kind, role, literal=digits, nth=nth_in(raw, written, digits), **fields
         )
 
-    def read(self) -> Iterator:
+    def read(self) -> Iterator[Any]:
         try:
             root = parse_yaml(self.source.text)
         except YamlError as exc:
@@ -155,7 +156,7 @@ class ComposeReader:
             return [node]
         return [n for n in node.children() if n.kind == "scalar"]
 
-    def read_service(self, name: str, body: Node) -> Iterator:
+    def read_service(self, name: str, body: Node) -> Iterator[Any]:
         profiles = tuple(sorted(n.value for n in self.strings(body.get("profiles"))))
         common = {"owner": name, "profiles": profiles}
         container = body.get("container_name")
@@ -194,7 +195,7 @@ class ComposeReader:
     def resolve(self, node: Node) -> Resolved:
         return resolve(node.value, self.env)
 
-    def reference(self, node: Node, resolved: Resolved, found, kind: str, common: dict):
+    def reference(self, node: Node, resolved: Resolved, found, kind: str, common: dict[str, Any]):
         if found.host in SELF_NAMES:
             target, name = Target.SELF, ""
         elif found.host == "host.docker.internal":
@@ -203,7 +204,7 @@ class ComposeReader:
             target, name = Target.SERVICE, found.host
         return self.at(node, resolved, found.offset, found.port, kind, Role.REFERENCE, target=target, name=name, **common)
 
-    def read_port(self, item: Node, common: dict) -> Iterator:
+    def read_port(self, item: Node, common: dict[str, Any]) -> Iterator[Any]:
         if item.kind == "mapping":
             target = item.get("target")
             published = item.get("published")
@@ -251,7 +252,7 @@ class ComposeReader:
                     item, resolved, offset, port, "compose-published", Role.BINDING, literal, container_port=cport, **common
                 )
 
-    def read_environment(self, env: Node | None, common: dict) -> Iterator:
+    def read_environment(self, env: Node | None, common: dict[str, Any]) -> Iterator[Any]:
         if env is None:
             return
         if env.kind == "mapping":
@@ -284,7 +285,7 @@ class ComposeReader:
             for found in find_urls(resolved.text):
                 yield self.reference(node, shifted, found, "compose-url", common)
 
-    def read_labels(self, labels: Node | None, common: dict) -> Iterator:
+    def read_labels(self, labels: Node | None, common: dict[str, Any]) -> Iterator[Any]:
         if labels is None:
             return
         if labels.kind == "mapping":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from reorg.scan.literal import (
     find_urls,
@@ -59,7 +60,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         yield from read_assignment(source, key, entry.value, entry.line0, entry.col0, "env")
 
 
-def read_assignment(source: SourceFile, key: str, value: str, line0: int, col0: int, prefix: str) -> Iterator:
+def read_assignment(source: SourceFile, key: str, value: str, line0: int, col0: int, prefix: str) -> Iterator[Any]:
     """The occurrences of one ``KEY=value``: a port variable, and URLs in the value."""
     port = valid_port(value.strip()) if is_port_variable(key) else None
     if port is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from reorg.model import Binding, TargetRow
 from reorg.scan.model import Role, Scan, ScannedBinding
@@ -31,7 +32,7 @@ class Problem:
     message: str
     places: tuple[str, ...]  # file:line of every side
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "message": self.message, "places": list(self.places)}
 
 
@@ -43,7 +44,7 @@ class TableDiff:
     only_table: tuple[Binding, ...]
     differ: tuple[tuple[ScannedBinding, Binding], ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "only_in_scan": [{"service": b.service, "host": b.host, "port": b.port, "source": b.source} for b in self.only_scan],
             "only_in_table": [{"service": b.service, "host": b.host, "port": b.port, "line": b.line} for b in self.only_table],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 
 class Role(str, Enum):
@@ -69,7 +70,7 @@ class Occurrence:
         return f"{self.file}:{self.line}"
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Any, ...]:
         return (self.file, self.line, self.column, self.port, self.kind)
 
     def with_(self, **changes) -> Occurrence:
@@ -128,7 +129,7 @@ class Row:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,
@@ -152,5 +153,5 @@ class Scan:
     rows: tuple[Row, ...]
     occurrences: tuple[Occurrence, ...]
     notices: tuple[Notice, ...]
-    attached: dict = field(default_factory=dict)  # Occurrence -> (service, host)
+    attached: dict[Any, Any] = field(default_factory=dict)  # Occurrence -> (service, host)
     resolution: object = None  # resolve.Resolution: dangling references, listeners that lost

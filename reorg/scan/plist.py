@@ -13,6 +13,7 @@ import plistlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from xml.parsers import expat
 
 from reorg.scan.literal import (
@@ -149,7 +150,7 @@ def _at(source: SourceFile, element: Element, offset: int, port: int, kind: str,
     return source.at(line0, col0, port, kind, role, **fields)
 
 
-def _ref(source: SourceFile, element: Element, found, kind: str, common: dict):
+def _ref(source: SourceFile, element: Element, found, kind: str, common: dict[str, Any]):
     line0, col0 = element.text_at or (element.line0, element.col0)
     before = element.text[:found.offset]
     line0 += before.count("\n")

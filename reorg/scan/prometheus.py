@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from reorg.scan.literal import find_urls, split_host_port
 from reorg.scan.model import Notice, Occurrence
@@ -32,7 +33,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
     yield from _walk(source, root)
 
 
-def _walk(source: SourceFile, node: Node) -> Iterator:
+def _walk(source: SourceFile, node: Node) -> Iterator[Any]:
     if node.kind == "sequence":
         for child in node.children():
             yield from _walk(source, child)
@@ -48,7 +49,7 @@ def _walk(source: SourceFile, node: Node) -> Iterator:
             yield from _walk(source, value)
 
 
-def _address(source: SourceFile, item: Node) -> Iterator:
+def _address(source: SourceFile, item: Node) -> Iterator[Any]:
     col0 = item.column + (1 if item.quoted else 0)
     pair = split_host_port(item.value)
     if pair is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from reorg.scan.model import LISTENER_KINDS, Alias, Occurrence, Role, Row, ScannedBinding, Target
 
@@ -36,7 +37,7 @@ class Dangling:
 @dataclass(frozen=True)
 class Resolution:
     bindings: tuple[ScannedBinding, ...]
-    attached: dict  # Occurrence -> Key
+    attached: dict[Any, Any]  # Occurrence -> Key
     listeners_lost: tuple[tuple[Occurrence, ScannedBinding], ...]  # a listener that lost, and the winner
     dangling: tuple[Dangling, ...]
     rows: tuple[Row, ...]
@@ -45,7 +46,7 @@ class Resolution:
 
 def dedupe(occurrences: list[Occurrence]) -> list[Occurrence]:
     """One occurrence per literal: compose's reading of a ``.env`` line wins over the env reader's."""
-    best: dict[tuple, Occurrence] = {}
+    best: dict[tuple[Any, ...], Occurrence] = {}
     for occ in occurrences:
         key = (occ.file, occ.line, occ.column)
         old = best.get(key)

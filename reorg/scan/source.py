@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from typing import Any
 
 from reorg.scan.literal import (
     find_flags,
@@ -170,7 +171,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
             taken.add(key)
         return occurrence
 
-    found: list = []
+    found: list[Any] = []
     lower = text.lower()
     for pattern, needed in zip(PATTERNS, _NEEDS, strict=False):
         if not any(word in lower for word in needed):  # most files hold none: skip the regex

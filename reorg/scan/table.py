@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from reorg.model import ReorgError
 from reorg.safeio import parse_int, read_text
@@ -21,7 +22,7 @@ REFERENCE_COLUMNS = ("file", "line", "column", "port", "kind", "service", "host"
 SCAN_FORMAT = "reorg-scan/1"
 
 
-def _csv(header: tuple[str, ...], rows: list[list]) -> str:
+def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -38,7 +39,7 @@ def render_references_csv(scan: Scan) -> str:
     return _csv(REFERENCE_COLUMNS, [[r.file, r.line, r.column, r.port, r.kind, r.service, r.host, r.role.value] for r in scan.rows])
 
 
-def scan_to_dict(scan: Scan) -> dict:
+def scan_to_dict(scan: Scan) -> dict[str, Any]:
     return {
         "format": SCAN_FORMAT,
         "root": scan.root,
@@ -52,7 +53,7 @@ def scan_to_dict(scan: Scan) -> dict:
     }
 
 
-def render_scan_json(scan: Scan, extra: dict | None = None) -> str:
+def render_scan_json(scan: Scan, extra: dict[str, Any] | None = None) -> str:
     return json.dumps({**scan_to_dict(scan), **(extra or {})}, indent=2, sort_keys=True) + "\n"
 
 

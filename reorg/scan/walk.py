@@ -18,6 +18,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reorg.scan.model import Notice
 
@@ -59,7 +60,7 @@ def matches(rel: str, pattern: str) -> bool:
 
 
 class Walker:
-    def __init__(self, root: Path, readers: list, excludes: tuple[str, ...], max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, root: Path, readers: list[Any], excludes: tuple[str, ...], max_bytes: int = MAX_BYTES) -> None:
         self.root = root
         self.readers = readers
         self.excludes = excludes
