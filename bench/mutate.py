@@ -88,13 +88,27 @@ TARGETS = (
     Target(
         "replay",
         "reorg/replay.py",
-        ("start_state", "open_steps", "replay", "holders", "step_checks"),
+        (
+            "Position.holders", "start_state", "open_steps", "Replayer.__init__",
+            "Replayer.holders", "Replayer.is_open", "Replayer._move", "Replayer.apply",
+            "replay", "holders", "step_checks",
+        ),
         ("tests/test_spec_replay.py", "tests/test_journal.py"),
     ),
 )
 
 # function: mutation description -> why it cannot change what the code accepts or computes.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    "_check_numbering: '1' -> '0' #2": "highest starts at 0 instead of 1: a wave below 1 is "
+    "reported by the numbering branch first, so the wave-order test never sees the difference",
+    "_check_numbering: '0' -> '-1'": "max(present, default=-1): with no step range(1, 0) and "
+    "range(1, -0) are both empty",
+    "_check_numbering: '1' -> '0' #5": "range(1, last) misses only wave `last`, which is "
+    "present by definition",
+    "_replay: 'finals[key] += 1' -> 'finals[key] -= 1'": "finals is read only as `not "
+    "finals[key]` (missing-step): -1 is as truthy as 1",
+    "_replay: '1' -> '2'": "finals[key] += 2: read only as a truth value (missing-step)",
+}
 
 
 # ---- mutants ----------------------------------------------------------------------------------
