@@ -13,13 +13,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from reorg import commands, render
-from reorg.model import DEFAULT_TEMP_PORTS, Candidate, Objective, PairMode, PlanOptions, ReorgError, Scope, Strategy, parse_port_range
 from reorg.escape import terminal_safe, terminal_text
+from reorg.model import (
+    DEFAULT_TEMP_PORTS,
+    Candidate,
+    Objective,
+    PairMode,
+    PlanOptions,
+    ReorgError,
+    Scope,
+    Strategy,
+    parse_port_range,
+)
 from reorg.safeio import parse_int, shorten
 
 app = typer.Typer(
@@ -102,19 +111,19 @@ def check_command(
     ctx: typer.Context,
     current: Path = CURRENT,
     target: Path = TARGET,
-    ranges: Optional[Path] = RANGES,
+    ranges: Path | None = RANGES,
     scope: Scope = SCOPE,
     pair_digits: int = PAIR_DIGITS,
     json_output: bool = JSON,
-    scan_root: Optional[Path] = typer.Option(
+    scan_root: Path | None = typer.Option(
         None, "--scan", help="Check a repository checkout instead: collisions, dangling references, drift (issue 9)."
     ),
-    maps: Optional[list[str]] = typer.Option(None, "--map", help="With --scan: GLOB=HOST (repeatable; first match wins)."),
+    maps: list[str] | None = typer.Option(None, "--map", help="With --scan: GLOB=HOST (repeatable; first match wins)."),
     dev_host: str = typer.Option("dev", "--dev-host", help="With --scan: host of source defaults and dev servers."),
-    excludes: Optional[list[str]] = typer.Option(None, "--exclude", help="With --scan: skip paths matching GLOB (repeatable)."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="With --scan: accepted problems; only new ones fail."),
+    excludes: list[str] | None = typer.Option(None, "--exclude", help="With --scan: skip paths matching GLOB (repeatable)."),
+    baseline: Path | None = typer.Option(None, "--baseline", help="With --scan: accepted problems; only new ones fail."),
     write_baseline: bool = typer.Option(False, "--write-baseline", help="With --scan: write today's problems to --baseline and pass."),
-    hosts: Optional[Path] = HOSTS_FACTS,
+    hosts: Path | None = HOSTS_FACTS,
     temp_ports: str = typer.Option(
         f"{DEFAULT_TEMP_PORTS[0]}-{DEFAULT_TEMP_PORTS[1]}", "--temp-ports",
         help="The temp pool plans will use: warned about where it falls on a host's system ports.",
@@ -204,16 +213,16 @@ def plan_command(
     strategy: Strategy = STRATEGY,
     scope: Scope = SCOPE,
     temp_ports: str = TEMP_PORTS,
-    max_per_wave: Optional[int] = MAX_PER_WAVE,
+    max_per_wave: int | None = MAX_PER_WAVE,
     pairs: PairMode = PAIRS,
     objective: Objective = OBJECTIVE,
     time_limit: float = TIME_LIMIT,
     name: str = NAME,
     verbose: bool = VERBOSE,
-    refs: Optional[Path] = typer.Option(
+    refs: Path | None = typer.Option(
         None, "--refs", help="A scan's references.csv: the runbook lists every line to edit per step."
     ),
-    hosts: Optional[Path] = HOSTS_FACTS,
+    hosts: Path | None = HOSTS_FACTS,
 ) -> None:
     """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
     with user_errors():
@@ -269,20 +278,20 @@ def parse_caps(values: list[str] | None) -> list[int | None]:
 def compare_command(
     current: Path = CURRENT,
     target: Path = TARGET,
-    strategies: Optional[list[str]] = typer.Option(
+    strategies: list[str] | None = typer.Option(
         None, "--strategies", help="Plans to compare: a comma list or a repeated option, e.g. --strategies greedy,cpsat-moves; default: all."
     ),
     scope: Scope = SCOPE,
     temp_ports: str = TEMP_PORTS,
-    max_per_wave: Optional[list[str]] = typer.Option(
+    max_per_wave: list[str] | None = typer.Option(
         None, "--max-per-wave", help="Wave cap(s) to compare: repeat it or give 5,10; 'none' for no cap."
     ),
     pairs: PairMode = PAIRS,
     time_limit: float = TIME_LIMIT,
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
+    out: Path | None = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
     json_output: bool = JSON,
     verbose: bool = VERBOSE,
-    hosts: Optional[Path] = HOSTS_FACTS,
+    hosts: Path | None = HOSTS_FACTS,
 ) -> None:
     """Plan with several strategies, verify each, and show them side by side with the front."""
     with user_errors():
@@ -309,25 +318,25 @@ def compare_command(
 @app.command("target")
 def target_command(
     current: Path = CURRENT,
-    pins: Optional[Path] = typer.Option(
+    pins: Path | None = typer.Option(
         None, "--pins", help="A partial target.csv: its rows are kept exactly (pins, retirements, reservations).",
         show_default="no pins",
     ),
-    ranges: Optional[Path] = RANGES,
-    hosts: Optional[Path] = HOSTS_FACTS,
+    ranges: Path | None = RANGES,
+    hosts: Path | None = HOSTS_FACTS,
     scope: Scope = SCOPE,
     spare: int = typer.Option(0, "--spare", min=0, help="Leave N free ports in each range (per host; per fleet with --scope global)."),
-    host_weight: Optional[list[str]] = typer.Option(
+    host_weight: list[str] | None = typer.Option(
         None, "--host-weight", help="HOST=W: a changed binding on HOST costs W (default 1); repeat it or give a,b."
     ),
     pair_digits: int = PAIR_DIGITS,
-    category: Optional[list[str]] = typer.Option(
+    category: list[str] | None = typer.Option(
         None, "--category", help="SERVICE=CATEGORY: place SERVICE in another category's range than current.csv says."
     ),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="CP-SAT limit for the whole assignment (split over its components by size), in deterministic seconds."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the target CSV here.", show_default="stdout"),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the decision report here.", show_default="stderr"),
-    against: Optional[Path] = typer.Option(None, "--against", help="Show the figures of another complete target beside this one's."),
+    out: Path | None = typer.Option(None, "--out", help="Write the target CSV here.", show_default="stdout"),
+    report: Path | None = typer.Option(None, "--report", help="Write the decision report here.", show_default="stderr"),
+    against: Path | None = typer.Option(None, "--against", help="Show the figures of another complete target beside this one's."),
     json_output: bool = typer.Option(False, "--json", help="The report as JSON (on stderr, or in --report)."),
 ) -> None:
     """Compute a complete target from the ranges, the current bindings and optional pins (CP-SAT)."""
@@ -355,12 +364,12 @@ def target_command(
 def port_command(
     service: str = typer.Argument(..., help="The new service."),
     category: str = typer.Option(..., "--category", help="Its range's category (ranges.csv)."),
-    pair: Optional[str] = typer.Option(None, "--pair", help="Its backend: the port then shares the backend's last digit(s)."),
-    host: Optional[str] = typer.Option(None, "--host", help="The host it will run on.", show_default="every host"),
+    pair: str | None = typer.Option(None, "--pair", help="Its backend: the port then shares the backend's last digit(s)."),
+    host: str | None = typer.Option(None, "--host", help="The host it will run on.", show_default="every host"),
     current: Path = CURRENT,
     target: Path = TARGET,
-    ranges: Optional[Path] = RANGES,
-    hosts: Optional[Path] = HOSTS_FACTS,
+    ranges: Path | None = RANGES,
+    hosts: Path | None = HOSTS_FACTS,
     pair_digits: int = PAIR_DIGITS,
     add: bool = typer.Option(False, "--add", help="Append the row to target.csv (and current.csv with --host)."),
     json_output: bool = JSON,
@@ -378,10 +387,10 @@ def port_command(
 def doc_command(
     current: Path = CURRENT,
     target: Path = TARGET,
-    ranges: Optional[Path] = RANGES,
-    hosts: Optional[Path] = HOSTS_FACTS,
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the document here.", show_default="stdout"),
-    check_file: Optional[Path] = typer.Option(
+    ranges: Path | None = RANGES,
+    hosts: Path | None = HOSTS_FACTS,
+    out: Path | None = typer.Option(None, "--out", help="Write the document here.", show_default="stdout"),
+    check_file: Path | None = typer.Option(
         None, "--check", help="Compare with this committed document: exit 1 when it differs (for CI)."
     ),
 ) -> None:
@@ -466,7 +475,7 @@ def interactive() -> bool:
 
 @app.command("status")
 def status_command(
-    plan: Optional[Path] = EXEC_PLAN, journal: Optional[Path] = EXEC_JOURNAL, json_output: bool = JSON
+    plan: Path | None = EXEC_PLAN, journal: Path | None = EXEC_JOURNAL, json_output: bool = JSON
 ) -> None:
     """Where execution stands: steps done, started, the next one, any failed step. Never writes."""
     with user_errors():
@@ -477,12 +486,12 @@ def status_command(
 
 @app.command("next")
 def next_command(
-    step: Optional[int] = typer.Argument(None, help="An open step to start.", show_default="the first open one"),
-    host: Optional[str] = typer.Option(None, "--host", help="Pick the first open step on this host."),
-    plan: Optional[Path] = EXEC_PLAN,
-    journal: Optional[Path] = EXEC_JOURNAL,
-    hosts: Optional[Path] = EXEC_HOSTS,
-    here: Optional[str] = EXEC_HERE,
+    step: int | None = typer.Argument(None, help="An open step to start.", show_default="the first open one"),
+    host: str | None = typer.Option(None, "--host", help="Pick the first open step on this host."),
+    plan: Path | None = EXEC_PLAN,
+    journal: Path | None = EXEC_JOURNAL,
+    hosts: Path | None = EXEC_HOSTS,
+    here: str | None = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
     json_output: bool = JSON,
@@ -498,16 +507,16 @@ def next_command(
 
 @app.command("done")
 def done_command(
-    steps: Optional[str] = typer.Argument(
+    steps: str | None = typer.Argument(
         None, help="The step(s) performed: 3, or 3-9,12.", show_default="the step reorg next started",
         callback=lambda value: _step_list(value),
     ),
-    wave: Optional[int] = typer.Option(None, "--wave", min=1, help="Record every step of this wave not yet done."),
-    host: Optional[str] = typer.Option(None, "--host", help="Only steps on this host (with --wave: of that wave)."),
-    plan: Optional[Path] = EXEC_PLAN,
-    journal: Optional[Path] = EXEC_JOURNAL,
-    hosts: Optional[Path] = EXEC_HOSTS,
-    here: Optional[str] = EXEC_HERE,
+    wave: int | None = typer.Option(None, "--wave", min=1, help="Record every step of this wave not yet done."),
+    host: str | None = typer.Option(None, "--host", help="Only steps on this host (with --wave: of that wave)."),
+    plan: Path | None = EXEC_PLAN,
+    journal: Path | None = EXEC_JOURNAL,
+    hosts: Path | None = EXEC_HOSTS,
+    here: str | None = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force: bool = EXEC_FORCE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
@@ -521,10 +530,10 @@ def done_command(
 
 @app.command("undo")
 def undo_command(
-    plan: Optional[Path] = EXEC_PLAN,
-    journal: Optional[Path] = EXEC_JOURNAL,
-    hosts: Optional[Path] = EXEC_HOSTS,
-    here: Optional[str] = EXEC_HERE,
+    plan: Path | None = EXEC_PLAN,
+    journal: Path | None = EXEC_JOURNAL,
+    hosts: Path | None = EXEC_HOSTS,
+    here: str | None = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force: bool = EXEC_FORCE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
@@ -560,7 +569,7 @@ def undo_command(
 
 @app.command("history")
 def history_command(
-    plan: Optional[Path] = EXEC_PLAN, journal: Optional[Path] = EXEC_JOURNAL, json_output: bool = JSON
+    plan: Path | None = EXEC_PLAN, journal: Path | None = EXEC_JOURNAL, json_output: bool = JSON
 ) -> None:
     """The journal as a table, oldest event first. Never writes."""
     with user_errors():
@@ -570,8 +579,8 @@ def history_command(
 
 @app.command("reset")
 def reset_command(
-    plan: Optional[Path] = EXEC_PLAN,
-    journal: Optional[Path] = EXEC_JOURNAL,
+    plan: Path | None = EXEC_PLAN,
+    journal: Path | None = EXEC_JOURNAL,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
     yes: bool = EXEC_YES,
     json_output: bool = JSON,
@@ -600,17 +609,17 @@ def reset_command(
 
 @app.command("state")
 def state_command(
-    out: Optional[Path] = typer.Option(
+    out: Path | None = typer.Option(
         None, "--out", help="Write the table here (atomically; an existing current table is replaced).",
         show_default="print it on stdout",
     ),
     at: commands.At = typer.Option(commands.At.NOW, "--at", help="now: as the journal says; end: after the last step."),
-    current: Optional[Path] = typer.Option(
+    current: Path | None = typer.Option(
         None, "--current", help="The current table whose columns and rows to keep.",
         show_default="the table the plan was made from",
     ),
-    plan: Optional[Path] = EXEC_PLAN,
-    journal: Optional[Path] = EXEC_JOURNAL,
+    plan: Path | None = EXEC_PLAN,
+    journal: Path | None = EXEC_JOURNAL,
 ) -> None:
     """Write the inventory the journal says is true (same columns as current.csv), e.g. after the last step:
 
@@ -634,8 +643,8 @@ app.add_typer(hosts_app, name="hosts")
 
 @hosts_app.command("init")
 def hosts_init_command(
-    plan: Optional[Path] = EXEC_PLAN,
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write it.", show_default="hosts.csv beside the plan"),
+    plan: Path | None = EXEC_PLAN,
+    out: Path | None = typer.Option(None, "--out", help="Where to write it.", show_default="hosts.csv beside the plan"),
 ) -> None:
     """Write a hosts.csv template with every host of the plan (never over an existing file)."""
     with user_errors():
@@ -672,10 +681,10 @@ def print_notices(scan) -> None:
 def scan_command(
     root: Path = typer.Argument(..., help="The repository checkout to read."),
     out: Path = typer.Option(Path("scan"), "--out", help="Directory for current.csv and references.csv."),
-    maps: Optional[list[str]] = SCAN_MAP,
+    maps: list[str] | None = SCAN_MAP,
     dev_host: str = SCAN_DEV_HOST,
-    excludes: Optional[list[str]] = SCAN_EXCLUDE,
-    diff: Optional[Path] = typer.Option(None, "--diff", help="Compare with a current.csv: rows only in one, ports that differ."),
+    excludes: list[str] | None = SCAN_EXCLUDE,
+    diff: Path | None = typer.Option(None, "--diff", help="Compare with a current.csv: rows only in one, ports that differ."),
     json_output: bool = JSON,
 ) -> None:
     """Read a checkout: where each service listens (current.csv) and every place a port is written (references.csv)."""
@@ -698,7 +707,7 @@ def check_scan_command(root, current, target, maps, dev_host, excludes, baseline
 @app.command("patch")
 def patch_command(
     step: int = typer.Argument(..., help="The step whose lines to rewrite."),
-    plan: Optional[Path] = EXEC_PLAN,
+    plan: Path | None = EXEC_PLAN,
     refs: Path = typer.Option(Path("scan/references.csv"), "--refs", help="references.csv of the scan the plan was made from."),
     root: Path = typer.Option(Path("."), "--root", help="The scanned tree (references.csv paths are relative to it)."),
     reverse: bool = typer.Option(False, "--reverse", help="The step's undo: rewrite its new port back to the old one."),
