@@ -37,6 +37,7 @@ Other commands add theirs with ``register(Case(...))`` below the existing ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -49,9 +50,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results.json"
@@ -293,10 +294,8 @@ def timed(argv: list[str], cwd: Path, timeout: float) -> dict:
 
         def kill() -> None:
             killed.set()
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
         timer = threading.Timer(timeout, kill)
         timer.start()
@@ -624,7 +623,7 @@ def render(report: dict) -> str:
             f"| {c['case']} | wall | " + " | ".join(s(ph.get(n)) for n in PHASES) + f" | {s(p['wall_s'])} | "
             f"{s(stats and stats[1])} | {p['peak_mib']:.0f} | {p.get('runbook_bytes', 0) / 1024:.0f} |"
         )
-        lines.append(f"| | CPU | " + " | ".join(s(pc.get(n)) for n in PHASES) + " | | | | |")
+        lines.append("| | CPU | " + " | ".join(s(pc.get(n)) for n in PHASES) + " | | | | |")
     limit_rows = [(c, r) for c in cases for r in c["limits"]]
     if limit_rows:
         lines += [

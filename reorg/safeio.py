@@ -32,7 +32,7 @@ MAX_INT_DIGITS = 10
 MAX_JSON_DEPTH = 64
 SHOWN_CHARS = 40  # how much of a bad value an error message repeats
 
-_INT = re.compile(r"[+-]?[0-9]{1,%d}" % MAX_INT_DIGITS, re.ASCII)
+_INT = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}", re.ASCII)
 
 
 def max_input_bytes() -> int:
