@@ -428,10 +428,8 @@ def phases_main(out_json: Path, argv: list[str]) -> None:
 
     add("import reorg", started, started_cpu)
     t, c = time.perf_counter(), time.process_time()
-    try:
+    with contextlib.suppress(ImportError):
         import reorg.planners.sat  # noqa: F401  (ortools: the command imports it when it plans)
-    except ImportError:
-        pass
     add("import solver", t, c)
 
     import importlib
