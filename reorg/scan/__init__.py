@@ -25,11 +25,11 @@ from reorg.scan import (
     tomlconfig,
 )
 from reorg.scan.model import Alias, Notice, Occurrence, Scan
-from reorg.scan.reader import SourceFile
+from reorg.scan.reader import Reader, SourceFile
 from reorg.scan.resolve import resolve
 from reorg.scan.walk import MAX_BYTES, Walker, matches
 
-READERS = [compose, dockerfile, plist, envfile, packagejson, prometheus, cloudflared, tomlconfig, source]
+READERS: list[Reader] = [compose, dockerfile, plist, envfile, packagejson, prometheus, cloudflared, tomlconfig, source]
 PROGRESS_EVERY = 1000
 DEFAULT_DEV_HOST = "dev"
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from reorg.scan.literal import find_urls
 from reorg.scan.model import Notice, Occurrence
-from reorg.scan.reader import SourceFile, reference
-from reorg.scan.yamltree import YamlError, parse_yaml
+from reorg.scan.reader import SourceFile
+from reorg.scan.yamlfile import url_references, yaml_root
 
 _NAME = re.compile(r"^(?:cloudflared[\w.-]*|[\w.-]*tunnel[\w.-]*)\.ya?ml$")
 
@@ -20,11 +19,7 @@ def accepts(name: str) -> bool:
 
 
 def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
-    try:
-        root = parse_yaml(source.text)
-    except YamlError as exc:
-        yield source.notice(exc.line, str(exc))
-        return
+    root = yield from yaml_root(source)
     ingress = root.get("ingress") if root is not None and root.kind == "mapping" else None
     if ingress is None or ingress.kind != "sequence":
         return
@@ -32,6 +27,4 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         service = rule.get("service") if rule.kind == "mapping" else None
         if service is None or service.kind != "scalar":
             continue
-        col0 = service.column + (1 if service.quoted else 0)
-        for found in find_urls(service.value):
-            yield reference(source, service.line, col0 + found.offset, found.port, found.host, "cloudflared-ingress")
+        yield from url_references(source, service, "cloudflared-ingress")

@@ -19,6 +19,7 @@ from typing import Any
 
 from reorg.scan import envfile
 from reorg.scan.literal import (
+    Found,
     find_flags,
     find_urls,
     is_own_port_variable,
@@ -29,7 +30,8 @@ from reorg.scan.literal import (
 )
 from reorg.scan.model import Alias, Notice, Occurrence, Role, Target
 from reorg.scan.reader import SourceFile
-from reorg.scan.yamltree import Node, YamlError, parse_yaml
+from reorg.scan.yamlfile import yaml_root
+from reorg.scan.yamltree import Node
 
 NAME = re.compile(r"^(?:docker-)?compose(?:\.(?P<host>[A-Za-z0-9_.-]+?))?\.ya?ml$")
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)|(?P<dollar>\$))")
@@ -83,9 +85,10 @@ def resolve(value: str, env: dict[str, envfile.EnvValue]) -> Resolved:
         op, arg = m.group("op") or "", m.group("arg") or ""
         entry = env.get(name)
         set_ = entry is not None and (entry.value != "" or ":" not in op)
+        origin: tuple[Any, ...]
         if op.endswith("+"):
             text, origin = (arg, ("here", m.start("arg"))) if set_ else ("", ("none",))
-        elif set_:
+        elif set_ and entry is not None:
             text, origin = entry.value, ("env", entry.line0, entry.col0)
         elif op.endswith("-"):
             text, origin = arg, ("here", m.start("arg"))
@@ -108,7 +111,10 @@ class ComposeReader:
         self.env_path = (source.path.rsplit("/", 1)[0] + "/.env") if "/" in source.path else ".env"
 
     # An occurrence of the port found at ``offset`` of the resolved value of ``node``.
-    def at(self, node: Node, resolved: Resolved, offset: int, port: int, kind: str, role: Role, literal=None, **fields):
+    def at(
+        self, node: Node, resolved: Resolved, offset: int, port: int, kind: str, role: Role,
+        literal: str | None = None, **fields: Any,
+    ) -> Occurrence | Notice:
         piece = next((p for p in resolved.pieces if p.start <= offset < p.start + len(p.text)), None)
         digits = literal or str(port)
         if piece is None or piece.origin[0] == "none":
@@ -126,17 +132,12 @@ class ComposeReader:
         raw = node.value
         if node.kind != "scalar":
             return self.source.notice(node.line + 1, f"port {port} is not in a scalar; not read")
-        col0 = node.column + (1 if node.quoted else 0)
         return self.source.at(
-            node.line, col0 if node.plain else 0, port, kind, role, literal=digits, nth=nth_in(raw, written, digits), **fields
+            node.line, node.text_column if node.plain else 0, port, kind, role, literal=digits, nth=nth_in(raw, written, digits), **fields
         )
 
     def read(self) -> Iterator[Any]:
-        try:
-            root = parse_yaml(self.source.text)
-        except YamlError as exc:
-            yield self.source.notice(exc.line, str(exc))
-            return
+        root = yield from yaml_root(self.source)
         if root is None:
             return
         services = root.get("services") if root.kind == "mapping" else None
@@ -158,7 +159,7 @@ class ComposeReader:
 
     def read_service(self, name: str, body: Node) -> Iterator[Any]:
         profiles = tuple(sorted(n.value for n in self.strings(body.get("profiles"))))
-        common = {"owner": name, "profiles": profiles}
+        common: dict[str, Any] = {"owner": name, "profiles": profiles}
         container = body.get("container_name")
         if container is not None and container.kind == "scalar" and container.value != name:
             yield Alias(container.value.lower(), name, self.source.host)
@@ -195,7 +196,9 @@ class ComposeReader:
     def resolve(self, node: Node) -> Resolved:
         return resolve(node.value, self.env)
 
-    def reference(self, node: Node, resolved: Resolved, found, kind: str, common: dict[str, Any]):
+    def reference(
+        self, node: Node, resolved: Resolved, found: Found, kind: str, common: dict[str, Any]
+    ) -> Occurrence | Notice:
         if found.host in SELF_NAMES:
             target, name = Target.SELF, ""
         elif found.host == "host.docker.internal":

@@ -9,9 +9,11 @@ itself). A Dockerfile belongs to no host: its lines follow the service wherever 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from reorg.scan.literal import (
+    Found,
     find_flags,
     find_urls,
     is_own_port_variable,
@@ -70,7 +72,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         base = m.start("args")
 
         # called only within this iteration, so the loop variables it reads are the current ones
-        def at(offset: int, port: int, kind: str, role: Role, **fields):
+        def at(offset: int, port: int, kind: str, role: Role, **fields: Any) -> Occurrence | Notice:
             return source.at(line0, 0, port, kind, role, nth=nth_in(text, base + offset, str(port)), **{**common, **fields})  # noqa: B023
 
         if op == "EXPOSE":
@@ -103,7 +105,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
                 yield _url(at, found.offset, found, "dockerfile-healthcheck")
 
 
-def _url(at, offset, found, kind):
+def _url(at: Callable[..., Occurrence | Notice], offset: int, found: Found, kind: str) -> Occurrence | Notice:
     if found.host in SELF_NAMES:
         return at(offset, found.port, kind, Role.REFERENCE, target=Target.SELF)
     return at(offset, found.port, kind, Role.REFERENCE, target=Target.HOST if found.host == "host.docker.internal" else Target.SERVICE, name=found.host)

@@ -118,7 +118,8 @@ def _never_together(holders: list[ScannedBinding]) -> bool:
 
 def find_dangling(scan: Scan) -> list[Problem]:
     problems = []
-    for item in sorted(scan.resolution.dangling, key=lambda d: d.occurrence.sort_key):
+    dangling = scan.resolution.dangling if scan.resolution is not None else ()
+    for item in sorted(dangling, key=lambda d: d.occurrence.sort_key):
         occ = item.occurrence
         written = f"{occ.name}:{occ.port}" if occ.name else f"port {occ.port}"
         problems.append(Problem(
@@ -152,7 +153,8 @@ def find_drift(scan: Scan) -> list[Problem]:
                 f"but its source default is {binding.port} ({binding.source})",
                 tuple(sorted({binding.source, *(w.rsplit('(', 1)[1].rstrip(')') for w in compose_where[binding.service])})),
             ))
-    for occ, winner in scan.resolution.listeners_lost:
+    lost = scan.resolution.listeners_lost if scan.resolution is not None else ()
+    for occ, winner in lost:
         problems.append(Problem(
             "drift",
             f"drift {winner.service}@{winner.host} {occ.file} {occ.kind} {occ.port}",
@@ -188,10 +190,10 @@ def drift_from_table(scan: Scan, table: tuple[Binding, ...], path: str) -> list[
         problems.append(Problem("drift", f"drift only-in-scan {b.service}@{b.host} {b.port}",
                                 f"{b.service} on {b.host} listens on {b.port} ({b.source}) but has no row in {path}",
                                 (b.source,)))
-    for b in diff.only_table:
-        problems.append(Problem("drift", f"drift only-in-table {b.service}@{b.host} {b.port}",
-                                f"{path}:{b.line}: {b.service} on {b.host} ({b.port}) is not found by the scan",
-                                (f"{path}:{b.line}",)))
+    for row in diff.only_table:
+        problems.append(Problem("drift", f"drift only-in-table {row.service}@{row.host} {row.port}",
+                                f"{path}:{row.line}: {row.service} on {row.host} ({row.port}) is not found by the scan",
+                                (f"{path}:{row.line}",)))
     for s, t in diff.differ:
         problems.append(Problem("drift", f"drift table-port {s.service}@{s.host} {s.port} {t.port}",
                                 f"{s.service} on {s.host} listens on {s.port} ({s.source}) but {path}:{t.line} says {t.port}",

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reorg.scan.resolve import Resolution
 
 
 class Role(str, Enum):
@@ -73,7 +76,7 @@ class Occurrence:
     def sort_key(self) -> tuple[Any, ...]:
         return (self.file, self.line, self.column, self.port, self.kind)
 
-    def with_(self, **changes) -> Occurrence:
+    def with_(self, **changes: Any) -> Occurrence:
         return replace(self, **changes)
 
 
@@ -154,4 +157,4 @@ class Scan:
     occurrences: tuple[Occurrence, ...]
     notices: tuple[Notice, ...]
     attached: dict[Any, Any] = field(default_factory=dict)  # Occurrence -> (service, host)
-    resolution: object = None  # resolve.Resolution: dangling references, listeners that lost
+    resolution: Resolution | None = None  # dangling references, listeners that lost

@@ -13,10 +13,11 @@ import plistlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from reorg.scan.literal import (
+    Found,
     find_flags,
     find_urls,
     is_own_port_variable,
@@ -57,21 +58,21 @@ def parse_positions(data: bytes) -> Element:
     root = Element("root", 0, 0)
     stack = [root]
 
-    def start(tag, _attrs):
+    def start(tag: str, _attrs: dict[str, str]) -> None:
         element = Element(tag, parser.CurrentLineNumber - 1, parser.CurrentColumnNumber)
         stack[-1].children.append(element)
         stack.append(element)
 
-    def end(_tag):
+    def end(_tag: str) -> None:
         stack.pop()
 
-    def chars(data):
+    def chars(data: str) -> None:
         element = stack[-1]
         if element.text_at is None:
             element.text_at = (parser.CurrentLineNumber - 1, parser.CurrentColumnNumber)
         element.text += data
 
-    def entity(*_args):
+    def entity(*_args: object) -> NoReturn:
         raise _NoEntities()
 
     parser.StartElementHandler = start
@@ -142,7 +143,9 @@ def _walk(element: Element) -> Iterator[Element]:
         yield from _walk(child)
 
 
-def _at(source: SourceFile, element: Element, offset: int, port: int, kind: str, role: Role, **fields):
+def _at(
+    source: SourceFile, element: Element, offset: int, port: int, kind: str, role: Role, **fields: Any
+) -> Occurrence | Notice:
     line0, col0 = element.text_at or (element.line0, element.col0)
     before = element.text[:offset]
     line0 += before.count("\n")
@@ -150,7 +153,9 @@ def _at(source: SourceFile, element: Element, offset: int, port: int, kind: str,
     return source.at(line0, col0, port, kind, role, **fields)
 
 
-def _ref(source: SourceFile, element: Element, found, kind: str, common: dict[str, Any]):
+def _ref(
+    source: SourceFile, element: Element, found: Found, kind: str, common: dict[str, Any]
+) -> Occurrence | Notice:
     line0, col0 = element.text_at or (element.line0, element.col0)
     before = element.text[:found.offset]
     line0 += before.count("\n")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
-from reorg.scan.literal import find_urls, split_host_port
+from reorg.scan.literal import split_host_port
 from reorg.scan.model import Notice, Occurrence
 from reorg.scan.reader import SourceFile, reference
-from reorg.scan.yamltree import Node, YamlError, parse_yaml
+from reorg.scan.yamlfile import url_references, yaml_root
+from reorg.scan.yamltree import Node
 
 _NAME = re.compile(r"^prometheus[\w.-]*\.ya?ml$")
 
@@ -23,17 +23,13 @@ def accepts(name: str) -> bool:
 
 
 def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
-    try:
-        root = parse_yaml(source.text)
-    except YamlError as exc:
-        yield source.notice(exc.line, str(exc))
-        return
+    root = yield from yaml_root(source)
     if root is None or root.kind != "mapping" or root.get("scrape_configs") is None:
         return
     yield from _walk(source, root)
 
 
-def _walk(source: SourceFile, node: Node) -> Iterator[Any]:
+def _walk(source: SourceFile, node: Node) -> Iterator[Occurrence | Notice]:
     if node.kind == "sequence":
         for child in node.children():
             yield from _walk(source, child)
@@ -49,12 +45,10 @@ def _walk(source: SourceFile, node: Node) -> Iterator[Any]:
             yield from _walk(source, value)
 
 
-def _address(source: SourceFile, item: Node) -> Iterator[Any]:
-    col0 = item.column + (1 if item.quoted else 0)
+def _address(source: SourceFile, item: Node) -> Iterator[Occurrence | Notice]:
     pair = split_host_port(item.value)
     if pair is not None:
         host, port, offset = pair
-        yield reference(source, item.line, col0 + offset, port, host, "prometheus-target")
+        yield reference(source, item.line, item.text_column + offset, port, host, "prometheus-target")
         return
-    for found in find_urls(item.value):
-        yield reference(source, item.line, col0 + found.offset, found.port, found.host, "prometheus-target")
+    yield from url_references(source, item, "prometheus-target")

@@ -1,8 +1,8 @@
 """The one interface every reader implements, and what a reader is given.
 
 A reader is a module with ``accepts(name) -> bool`` (by file name) and ``read(file) -> iterator
-of Occurrence | Notice``. It gets a ``SourceFile``: the path relative to the scanned root, the
-text, the host the path maps to, the service its directory belongs to, and a way to read a
+of Occurrence | Notice`` (compose also yields ``Alias``). It gets a ``SourceFile``: the path
+relative to the scanned root, the text, the host the path maps to, the service its directory belongs to, and a way to read a
 sibling file (compose's ``.env``). A reader never raises for bad content: it yields a
 ``Notice`` naming the line and stops reading that file or that block.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from reorg.scan.literal import Text
-from reorg.scan.model import Notice, Occurrence, Role, Target
+from reorg.scan.model import Alias, Notice, Occurrence, Role, Target
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SourceFile:
         *,
         literal: str | None = None,
         nth: int = 0,
-        **fields,
+        **fields: Any,
     ) -> Occurrence | Notice:
         """An occurrence of ``port`` written as ``literal`` at or after the 0-based position."""
         digits = literal if literal is not None else str(port)
@@ -73,10 +73,13 @@ class SourceFile:
 class Reader(Protocol):
     def accepts(self, name: str) -> bool: ...
 
-    def read(self, source: SourceFile) -> Iterator[Occurrence | Notice]: ...
+    def read(self, source: SourceFile) -> Iterator[Occurrence | Notice | Alias]: ...
 
 
-def reference(source: SourceFile, line0: int, col0: int, port: int, host: str, kind: str, nth: int = 0, **fields):
+def reference(
+    source: SourceFile, line0: int, col0: int, port: int, host: str, kind: str, nth: int = 0,
+    **fields: Any,
+) -> Occurrence | Notice:
     """A reference to ``host:port`` written at a position: a machine name points at the file's
     host, any other name at the service of that name."""
     target = Target.HOST if host in _MACHINES else Target.SERVICE

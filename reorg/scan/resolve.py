@@ -161,11 +161,11 @@ def resolve(occurrences: list[Occurrence], aliases: list[Alias], dev_host: str) 
                     attached[occ] = (found.service, found.host)
                 continue
             scope = (name, occ.host) if (name, occ.host) in ports_of else (name, "*")
-            known = ports_of.get(scope, set())
-            if known and occ.port not in known:
+            listens = ports_of.get(scope, set())
+            if listens and occ.port not in listens:
                 where = f"on {occ.host}" if scope[1] != "*" else "anywhere"
                 dangling.append(
-                    Dangling(occ, f"{name} listens {where} on {_ports(sorted(known))}, not {occ.port}", sources(name, scope[1]))
+                    Dangling(occ, f"{name} listens {where} on {_ports(sorted(listens))}, not {occ.port}", sources(name, scope[1]))
                 )
         elif occ.target is Target.HOST:
             holders = by_host_port.get((occ.host, occ.port), []) if occ.host else []

@@ -81,15 +81,13 @@ def blank_comments(lines: tuple[str, ...], style: str) -> list[str]:
             continue
         chars = list(line)
         quote = ""
-        blank_from = None  # start of the comment being blanked
-        if in_block:
-            blank_from = 0
+        blank_from = 0  # while in_block: where the comment being blanked starts on this line
         for m in tokens.finditer(line):
             token, at = m.group(), m.start()
             if in_block:
                 if token == in_block:
                     chars[blank_from:m.end()] = " " * (m.end() - blank_from)
-                    in_block, blank_from = "", None
+                    in_block = ""
                 continue
             if quote:
                 if token == quote:
@@ -102,7 +100,7 @@ def blank_comments(lines: tuple[str, ...], style: str) -> list[str]:
                 break
             elif token in ("/*", "<!--"):
                 in_block, blank_from = ("*/" if token == "/*" else "-->"), at
-        if in_block and blank_from is not None:
+        if in_block:
             chars[blank_from:] = " " * (len(chars) - blank_from)
         out.append("".join(chars))
     return out
@@ -161,7 +159,7 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
         line0 = bisect_right(starts, offset) - 1
         return line0, offset - starts[line0]
 
-    def emit(offset: int, port: int, kind: str, role: Role, **fields):
+    def emit(offset: int, port: int, kind: str, role: Role, **fields: Any) -> Occurrence | Notice | None:
         line0, col0 = place(offset)
         occurrence = source.at(line0, col0, port, kind, role, **fields)
         if isinstance(occurrence, Occurrence):
@@ -171,7 +169,8 @@ def read(source: SourceFile) -> Iterator[Occurrence | Notice]:
             taken.add(key)
         return occurrence
 
-    found: list[Any] = []
+    found: list[Occurrence | Notice | None] = []
+    fields: dict[str, Any]
     lower = text.lower()
     for pattern, needed in zip(PATTERNS, _NEEDS, strict=False):
         if not any(word in lower for word in needed):  # most files hold none: skip the regex

@@ -76,10 +76,12 @@ def read_references(path: Path) -> tuple[Row, ...]:
         if len(cells) < len(header):
             raise ReorgError(f"{path}:{number}: {len(cells)} cells, expected {len(header)}")
         get = {c: cells[i].strip() for c, i in index.items()}
-        numbers = {c: parse_int(get[c]) for c in ("line", "column", "port")}
-        for column, value in numbers.items():
+        numbers: dict[str, int] = {}
+        for column in ("line", "column", "port"):
+            value = parse_int(get[column])
             if value is None or value < 1 or (column == "port" and value > 65535):
                 raise ReorgError(f"{path}:{number}: {column} {get[column]!r} is not a positive integer")
+            numbers[column] = value
         try:
             role = Role(get["role"])
         except ValueError:

@@ -18,9 +18,9 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from reorg.scan.model import Notice
+from reorg.scan.reader import Reader
 
 MAX_BYTES = 2_000_000
 SKIP_DIRS = frozenset({
@@ -48,7 +48,7 @@ class Candidate:
 
     rel: str
     path: Path
-    reader: object
+    reader: Reader
 
 
 def matches(rel: str, pattern: str) -> bool:
@@ -60,7 +60,7 @@ def matches(rel: str, pattern: str) -> bool:
 
 
 class Walker:
-    def __init__(self, root: Path, readers: list[Any], excludes: tuple[str, ...], max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, root: Path, readers: list[Reader], excludes: tuple[str, ...], max_bytes: int = MAX_BYTES) -> None:
         self.root = root
         self.readers = readers
         self.excludes = excludes

@@ -28,7 +28,7 @@ class YamlError(Exception):
 class Node:
     """A YAML node: ``kind`` is scalar, mapping or sequence; ``line``/``column`` are 0-based."""
 
-    raw: object
+    raw: yaml.Node
 
     @property
     def kind(self) -> str:
@@ -40,25 +40,37 @@ class Node:
 
     @property
     def line(self) -> int:
-        return self.raw.start_mark.line
+        line: int = self.raw.start_mark.line
+        return line
 
     @property
     def column(self) -> int:
-        return self.raw.start_mark.column
+        column: int = self.raw.start_mark.column
+        return column
+
+    @property
+    def text_column(self) -> int:
+        """Where a scalar's text starts on its line: after the opening quote of a quoted one."""
+        return self.column + (1 if self.quoted else 0)
 
     @property
     def value(self) -> str:
         """A scalar's text ('' for collections)."""
-        return self.raw.value if self.kind == "scalar" else ""
+        text: str = self.raw.value if self.kind == "scalar" else ""
+        return text
 
     @property
     def quoted(self) -> bool:
-        return self.kind == "scalar" and self.raw.style in ("'", '"')
+        return isinstance(self.raw, yaml.ScalarNode) and self.raw.style in ("'", '"')
 
     @property
     def plain(self) -> bool:
         """A plain or quoted one-line scalar, whose text sits verbatim at (line, column)."""
-        return self.kind == "scalar" and self.raw.style in (None, "", "'", '"') and "\n" not in self.value
+        return (
+            isinstance(self.raw, yaml.ScalarNode)
+            and self.raw.style in (None, "", "'", '"')
+            and "\n" not in self.value
+        )
 
     def items(self) -> Iterator[tuple[str, Node, Node]]:
         """A mapping's (key text, key node, value node), merge keys (``<<``) expanded."""
