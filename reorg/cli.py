@@ -238,12 +238,6 @@ def plan_command(
 # ---- compare (issue 4) -----------------------------------------------------------------------
 
 
-FRONT_NOTE = (
-    "* = on the moves-versus-waves front of its cap: no other plan of that cap is at least as good on "
-    "both moves and waves and better on one (each cap has its own front)"
-)
-
-
 def parse_candidates(values: list[str] | None) -> list[Candidate]:
     """``--strategies greedy,cpsat-moves`` or the option repeated; one line naming the choices otherwise."""
     chosen: list[Candidate] = []
@@ -303,10 +297,9 @@ def compare_command(
             current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline
         )
     if json_output:
-        typer.echo(render.render_compare_json(result.rows, result.failed), nl=False)
+        typer.echo(render.render_compare_json(result), nl=False)
         return
-    show(render.render_compare(result.rows, result.failed), nl=False)
-    typer.echo(FRONT_NOTE)
+    show(render.render_compare(result), nl=False)
     for note in result.notes:
         show(note)
     for path in result.paths:

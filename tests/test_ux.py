@@ -297,6 +297,6 @@ def test_compare_markdown_single_point_front(fleet: Path):
     result = commands.compare(
         Path("data/current.csv"), Path("data/target.csv"), PlanOptions(), [Candidate.CPSAT_MOVES], [None]
     )
-    text = render_compare_markdown(result.rows, result.instance)
+    text = render_compare_markdown(result)
     assert "a single point" in text and "fewer waves cost more moves" not in text
     assert "each service restarts once" not in text

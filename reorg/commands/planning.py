@@ -12,6 +12,13 @@ from pathlib import Path
 
 from reorg.atomic import write_text_atomic
 from reorg.check import CheckReport, find_check
+from reorg.comparison import (
+    CapBounds,
+    Comparison,
+    InputFile,
+    mark_front,
+    recommend,
+)
 from reorg.journal import journal_path_for
 from reorg.model import (
     DEFAULT_TEMP_PORTS,
@@ -29,7 +36,13 @@ from reorg.model import (
 from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
 from reorg.planners import get_planner, plan_front
 from reorg.planners.budget import Deadline, reserve_seconds
-from reorg.problem import Problem, build_problem
+from reorg.problem import (
+    Problem,
+    build_problem,
+    lower_bound_moves,
+    lower_bound_waves,
+    lower_bound_waves_any,
+)
 from reorg.render import render_compare_markdown
 from reorg.safeio import read_bytes
 from reorg.scan.patch import lines_per_step
@@ -178,23 +191,6 @@ def refuse_replacing_executed_plan(plan: Plan, instance: Instance, out: Path, na
 # ---- compare (issue 4) -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Comparison:
-    rows: tuple[Compared, ...]
-    instance: Instance
-    paths: tuple[Path, ...] = ()
-    notes: tuple[str, ...] = ()
-    failed: tuple[Failed, ...] = ()  # strategies that found no plan, with the reason
-
-
-def pareto_front(points: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """The (moves, waves) points no other point beats on both figures."""
-    return {
-        p for p in points
-        if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points)
-    }
-
-
 def compare(
     current: Path,
     target: Path,
@@ -228,30 +224,61 @@ def compare(
     rows: list[Compared] = []
     failed: list[Failed] = []
     shown: list[str] = []  # pareto points that another row already shows
+    bounds: list[CapBounds] = []
     for k, cap in enumerate(caps):
-        made, repeats, lost = _compare_cap(
-            instance, replace(options, max_per_wave=cap), chosen, say, progress, planning, slots[k]
-        )
-        front = pareto_front([(r.plan.metrics.moves, r.plan.metrics.waves) for r in made])
-        rows += [replace(r, on_front=(r.plan.metrics.moves, r.plan.metrics.waves) in front) for r in made]
+        capped = replace(options, max_per_wave=cap)
+        made, repeats, lost, cap_bound = _compare_cap(instance, capped, chosen, say, progress, planning, slots[k])
+        bounds.append(cap_bound)
+        rows += made
         shown += repeats
         failed += lost
     if not rows and failed:
         reasons = dict.fromkeys(f.reason for f in failed)  # the CP-SAT candidates often agree
         raise ReorgError("no strategy found a plan: " + " | ".join(reasons))
-    rows = _unique_labels(rows)
+    rows = _unique_labels(mark_front(rows))
+    notes: tuple[str, ...] = ()
+    if shown:
+        notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
+    result = Comparison(
+        tuple(rows), instance, (), notes, tuple(failed), tuple(bounds), recommend(rows),
+        _compare_inputs(instance, hosts), options, tuple(chosen), tuple(caps),
+    )
     paths: list[Path] = []
     if out is not None:
         for r in rows:
             refuse_replacing_executed_plan(r.plan, instance, out, r.label)
         for r in rows:
             paths += write_plan_files(r.plan, instance, out, r.label)
-        write_text_atomic(out / "compare.md", render_compare_markdown(rows, instance, tuple(failed)))
+        write_text_atomic(out / "compare.md", render_compare_markdown(result))
         paths.append(out / "compare.md")
-    notes = ()
-    if shown:
-        notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
-    return Comparison(tuple(rows), instance, tuple(paths), notes, tuple(failed))
+    return replace(result, paths=tuple(paths))
+
+
+def cap_bounds(problem: Problem) -> CapBounds:
+    """The lower bounds of one cap's problem: moves, waves at the fewest moves, waves of any plan."""
+    return CapBounds(
+        problem.options.max_per_wave, lower_bound_moves(problem), lower_bound_waves(problem),
+        lower_bound_waves_any(problem),
+    )
+
+
+def _compare_inputs(instance: Instance, hosts: Path | None) -> tuple[InputFile, ...]:
+    """The tables compare read, with their hashes; hosts.csv when one was read (it shapes the
+    temp pool)."""
+    import hashlib
+
+    from reorg.commands.target import DEFAULT_HOSTS
+
+    inputs = [
+        InputFile("current", instance.current_path, instance.current_sha256),
+        InputFile("target", instance.target_path, instance.target_sha256),
+    ]
+    if hosts is None and DEFAULT_HOSTS.is_file():
+        hosts = DEFAULT_HOSTS
+    if hosts is not None:
+        digest = hashlib.sha256(read_bytes(hosts, "hosts")).hexdigest()
+        inputs.append(InputFile("hosts", hosts.as_posix(), digest))
+    return tuple(inputs)
 
 
 def _compare_cap(
@@ -259,12 +286,13 @@ def _compare_cap(
     options: PlanOptions,
     candidates: list[Candidate],
     say: Progress,
-    progress,
+    progress: Progress | None,
     planning: Deadline,
     slots: int,
-) -> tuple[list[Compared], list[str], list[Failed]]:
-    """The candidates' verified plans under one cap, the pareto points other rows show, and the
-    candidates that found no plan (with the reason). ``slots``: candidates left to plan in all."""
+) -> tuple[list[Compared], list[str], list[Failed], CapBounds]:
+    """The candidates' verified plans under one cap, the pareto points other rows show, the
+    candidates that found no plan (with the reason), and the cap's lower bounds. ``slots``:
+    candidates left to plan in all."""
     cap = options.max_per_wave
     suffix = f"-cap{cap}" if cap else ""
     problem = build_problem(instance, replace(options, objective=Objective.MOVES))
@@ -277,7 +305,7 @@ def _compare_cap(
         waves = build_problem(instance, replace(options, objective=Objective.WAVES))
         return get_planner(Strategy.CPSAT)(waves, None, deadline)
 
-    makers = {
+    makers: dict[Candidate, Callable[[Deadline], Plan | list[Plan]]] = {
         Candidate.GREEDY: lambda d: get_planner(Strategy.GREEDY)(problem, None, d),
         Candidate.CPSAT_MOVES: lambda d: get_planner(Strategy.CPSAT)(problem, None, d),
         Candidate.CPSAT_WAVES: waves_first,
@@ -296,7 +324,7 @@ def _compare_cap(
         seconds = time.perf_counter() - started
         plans = result if isinstance(result, list) else [result]
         if candidate is Candidate.GREEDY:
-            greedy.append(result)
+            greedy += plans
         for p in plans:
             check_verified(p, instance)
             m = p.metrics
@@ -310,13 +338,13 @@ def _compare_cap(
             made.append(Compared(tag + suffix, candidate, cap, p, seconds / len(plans)))
             say(f"compare:   {tag}{suffix}: {m.moves} moves (bound {m.lower_bound_moves}), "
                 f"{m.waves} waves (bound {m.lower_bound_waves})")
-    return made, repeats, lost
+    return made, repeats, lost, cap_bounds(problem)
 
 
 def _unique_labels(rows: list[Compared]) -> list[Compared]:
     """Pareto points that landed on the same figures keep one row each, labelled apart."""
     seen: dict[str, int] = {}
-    out = []
+    out: list[Compared] = []
     for r in rows:
         n = seen.get(r.label, 0)
         seen[r.label] = n + 1

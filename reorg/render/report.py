@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from reorg.check import CheckReport
+from reorg.comparison import COMPARE_FORMAT, RULE, Comparison
 from reorg.escape import md_code
-from reorg.model import Candidate, Compared, Failed, Instance, Plan
+from reorg.model import Candidate, Compared, Plan
 from reorg.render.table import md_table, text_table
 
 
@@ -162,21 +163,26 @@ def render_plan_summary(plan: Plan, seconds: float, paths: Iterable[Path]) -> st
 
 
 def _compare_row(r: Compared) -> dict[str, Any]:
+    """One verified row for ``--json``: figures, their bounds and gaps (no seconds: the JSON is
+    the same for the same inputs)."""
     m = r.plan.metrics
     return {
         "plan": r.label,
+        "candidate": r.candidate.value,
         "strategy": r.plan.strategy,
         "objective": _objective_of(r),
         "cap": r.cap,
+        "verified": True,
         "moves": m.moves,
-        "temp_moves": m.temp_moves,
-        "waves": m.waves,
+        "moves_bound": m.lower_bound_moves,
         "moves_gap": m.moves - m.lower_bound_moves,
+        "waves": m.waves,
+        "waves_bound": m.lower_bound_waves,
         "waves_gap": m.waves - m.lower_bound_waves,
+        "temp_moves": m.temp_moves,
         "pairs_split": m.pairs_split,
         "optimal": m.optimal,
         "front": r.on_front,
-        "seconds": round(r.seconds, 3),
     }
 
 
@@ -189,32 +195,104 @@ def _objective_of(r: Compared) -> str:
     }[r.candidate]
 
 
-def render_compare(rows: tuple[Compared, ...], failed: tuple[Failed, ...] = ()) -> str:
-    """The comparison table; ``*`` marks the moves-versus-waves front (per cap). A strategy that
-    found no plan is a row of dashes, and its reason follows the table."""
-    table = []
-    for r in rows:
+COMPARE_HEADERS = [
+    "plan", "objective", "cap", "moves", "moves-lb", "moves-gap", "waves", "waves-lb", "waves-gap",
+    "temp", "split", "optimal", "front",
+]
+
+
+def _cap_name(cap: int | None) -> str:
+    return "no cap" if cap is None else f"--max-per-wave {cap}"
+
+
+def compare_table(c: Comparison, seconds: bool = True) -> str:
+    """The rows side by side: each figure, its lower bound (lb) and the gap between them; a
+    strategy that found no plan is a row of dashes. ``seconds``: the solve times (terminal only:
+    files stay the same for the same inputs)."""
+    table: list[list[Any]] = []
+    for r in c.rows:
         d = _compare_row(r)
         table.append([
-            d["plan"], d["objective"], "-" if d["cap"] is None else d["cap"], d["moves"],
-            d["temp_moves"], d["waves"], f"+{d['moves_gap']}", f"+{d['waves_gap']}",
-            d["pairs_split"], "yes" if d["optimal"] else "no", "*" if d["front"] else "",
-            float(d["seconds"]),
-        ])
-    for f in failed:
+            d["plan"], d["objective"], "-" if d["cap"] is None else d["cap"],
+            d["moves"], d["moves_bound"], f"+{d['moves_gap']}",
+            d["waves"], d["waves_bound"], f"+{d['waves_gap']}",
+            d["temp_moves"], d["pairs_split"], "yes" if d["optimal"] else "no", "*" if d["front"] else "",
+        ] + ([float(r.seconds)] if seconds else []))
+    for f in c.failed:
         cap = "-" if f.cap is None else f.cap
-        table.append([f.label, "failed", cap, "-", "-", "-", "-", "-", "-", "-", "", float(f.seconds)])
-    headers = ["plan", "objective", "cap", "moves", "temp", "waves", "moves-lb", "waves-lb",
-               "split", "optimal", "front", "seconds"]
-    text = text_table(table, headers=headers, tablefmt="simple", floatfmt=".2f") + "\n"
-    for f in failed:
-        text += f"{f.label}: failed: {f.reason}\n"
-    return text
+        table.append([f.label, "failed", cap] + ["-"] * 9 + [""] + ([float(f.seconds)] if seconds else []))
+    headers = COMPARE_HEADERS + (["seconds"] if seconds else [])
+    return text_table(table, headers=headers, tablefmt="simple", floatfmt=".2f")
 
 
-def render_compare_json(rows: tuple[Compared, ...], failed: tuple[Failed, ...] = ()) -> str:
-    out = [_compare_row(r) for r in rows]
-    out += [{"plan": f.label, "cap": f.cap, "failed": f.reason, "seconds": round(f.seconds, 3)} for f in failed]
+def compare_notes(c: Comparison) -> list[str]:
+    """The lines under the table: failures, what lb and gap mean, the bounds, what * means, and
+    the recommendation."""
+    lines = [f"{f.label}: failed: {f.reason}" for f in c.failed]
+    lines.append("lb = lower bound for that plan (waves: for a plan of that many moves); gap = figure - lb")
+    if c.bounds:
+        moves = c.bounds[0].moves
+        lines.append(f"bounds: moves >= {moves} for every plan (each binding that changes moves once, "
+                     f"plus one temp move per cycle)")
+        for b in c.bounds:
+            lines.append(f"bounds: waves >= {b.waves} for a plan of {b.moves} moves, >= {b.waves_any} for "
+                         f"any plan ({_cap_name(b.cap)})")
+    if len({r.cap for r in c.rows}) > 1:
+        lines.append("* = on the moves-versus-waves front of its cap: no other verified plan with the same "
+                     "--max-per-wave is at least as good on both moves and waves and better on one; each cap "
+                     "is its own problem, so each has its own front")
+    else:
+        lines.append("* = on the moves-versus-waves front: no other verified plan is at least as good on "
+                     "both moves and waves and better on one")
+    if c.recommendation is not None:
+        lines.append(f"recommended: {c.recommendation.row.label}: {c.recommendation.reason}")
+        lines.append(f"(rule: {', then '.join(RULE)})")
+    return lines
+
+
+def render_compare(c: Comparison) -> str:
+    """The comparison for the terminal: the table with solve times, then :func:`compare_notes`."""
+    return "\n".join([compare_table(c), *compare_notes(c)]) + "\n"
+
+
+def render_compare_json(c: Comparison) -> str:
+    """``reorg-compare/1``: inputs with hashes, options, bounds per cap, every row (failed ones with
+    their reason), the front per cap and the recommendation; sorted keys, no timings."""
+    rows: list[dict[str, Any]] = [_compare_row(r) for r in c.rows]
+    rows += [
+        {"plan": f.label, "candidate": f.candidate.value, "cap": f.cap, "verified": False, "failed": f.reason}
+        for f in c.failed
+    ]
+    options: dict[str, Any] = {} if c.options is None else c.options.to_dict()
+    options.pop("max_per_wave", None)
+    options.pop("objective", None)
+    options["caps"] = list(c.caps)
+    options["strategies"] = [k.value for k in c.candidates]
+    moves_bound = c.bounds[0].moves if c.bounds else None
+    rec = c.recommendation
+    out = {
+        "format": COMPARE_FORMAT,
+        "inputs": [{"table": i.table, "path": i.path, "sha256": i.sha256} for i in c.inputs],
+        "options": options,
+        "bounds": {
+            "moves": moves_bound,
+            "waves": [{"cap": b.cap, "at_fewest_moves": b.waves, "any_plan": b.waves_any} for b in c.bounds],
+        },
+        "rows": rows,
+        "notes": list(c.notes),
+        "front": [
+            {"cap": cap, "plans": [r.label for r in c.rows if r.cap == cap and r.on_front]}
+            for cap in dict.fromkeys(r.cap for r in c.rows)
+        ],
+        "recommendation": None if rec is None else {
+            "plan": rec.row.label,
+            "candidate": rec.row.candidate.value,
+            "strategy": rec.row.plan.strategy,
+            "cap": rec.row.cap,
+            "reason": rec.reason,
+            "rule": list(RULE),
+        },
+    }
     return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
@@ -237,29 +315,55 @@ def explain_trade(r: Compared, rows: tuple[Compared, ...]) -> str:
     return f"{m.moves} moves in {m.waves} waves ({extra:+d} moves, {-saved:+d} waves against the fewest-moves plan)"
 
 
-def render_compare_markdown(rows: tuple[Compared, ...], instance: Instance, failed: tuple[Failed, ...] = ()) -> str:
-    """compare.md: the table, the front, and one line per plan on what it trades."""
+def render_compare_markdown(c: Comparison) -> str:
+    """compare.md: the recommendation, the table, the front of each cap, and one line per plan on
+    what it trades. No solve times, so the same inputs give the same file."""
+    instance, rows = c.instance, c.rows
+    inputs = ", ".join(f"{md_code(i.path)} (sha256 `{i.sha256}`)" for i in c.inputs) or (
+        f"{md_code(instance.current_path)} (sha256 `{instance.current_sha256}`), "
+        f"{md_code(instance.target_path)} (sha256 `{instance.target_sha256}`)"
+    )
     lines = [
         "# Plan comparison",
         "",
-        f"Inputs: {md_code(instance.current_path)} (sha256 `{instance.current_sha256}`), "
-        f"{md_code(instance.target_path)} (sha256 `{instance.target_sha256}`). Every plan below passed the verifier.",
+        f"Inputs: {inputs}. Every plan below passed the verifier.",
+        "",
+    ]
+    if c.recommendation is not None:
+        rec = c.recommendation
+        lines += [
+            "## Recommendation",
+            "",
+            f"Take `{rec.row.label}`: {rec.reason}.",
+            "",
+            f"The rule: {', then '.join(RULE)}. Execute it: `reorg status --plan {rec.row.label}.json` "
+            "from this folder.",
+            "",
+        ]
+    lines += [
+        "## Plans",
         "",
         "```",
-        render_compare(rows, failed).rstrip("\n"),
+        compare_table(c, seconds=False),
+        *[n for n in compare_notes(c) if not n.startswith(("recommended:", "(rule:"))],
         "```",
         "",
         "## Moves versus waves",
         "",
     ]
     for cap in dict.fromkeys(r.cap for r in rows):
-        front = sorted({(r.plan.metrics.waves, r.plan.metrics.moves) for r in rows if r.cap == cap and r.on_front})
+        on_front = [r for r in rows if r.cap == cap and r.on_front]
+        front = sorted({(r.plan.metrics.waves, r.plan.metrics.moves) for r in on_front})
         title = "no cap" if cap is None else f"--max-per-wave {cap}"
         if len(front) >= 2:
             lines += [f"Front ({title}): fewer waves cost more moves.", ""]
         else:
             lines += [f"Front ({title}): a single point: the fewest moves and the fewest waves at once.", ""]
-        lines += [md_table(["waves", "moves"], [[str(w), str(mv)] for w, mv in front]), ""]
+        plans = {
+            point: ", ".join(md_code(r.label) for r in on_front if (r.plan.metrics.waves, r.plan.metrics.moves) == point)
+            for point in front
+        }
+        lines += [md_table(["waves", "moves", "plans"], [[str(w), str(mv), plans[(w, mv)]] for w, mv in front]), ""]
         if len(front) >= 2:
             lines += [
                 "```mermaid",

@@ -1,0 +1,138 @@
+"""What ``reorg compare`` decides, apart from planning: the front of each cap and the plan to pick.
+
+Pure functions over verified rows (``reorg.commands.planning`` verifies every plan before it
+becomes a row); the renderers turn a :class:`Comparison` into text, Markdown and JSON.
+
+The recommendation is a fixed lexicographic order, so the same rows always give the same
+answer: fewest moves (each move restarts a service), then fewest waves (the window the
+migration takes), then fewest temp moves (a temp hop restarts the same service twice), then
+fewest pairs split, then the first row in the table (strategies in their fixed order, caps in
+the order given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reorg.model import Candidate, Compared, Failed, Instance, PlanOptions
+
+COMPARE_FORMAT = "reorg-compare/1"
+
+RULE = (
+    "fewest moves (restarts)",
+    "fewest waves (window)",
+    "fewest temp moves (temp hops)",
+    "fewest pairs split",
+    "first in the table",
+)
+
+
+@dataclass(frozen=True)
+class CapBounds:
+    """Lower bounds of one cap: ``moves`` for any plan; ``waves`` for a plan of ``moves``
+    moves; ``waves_any`` for a plan of any number of moves (temp moves can cut wait chains)."""
+
+    cap: int | None
+    moves: int
+    waves: int
+    waves_any: int
+
+
+@dataclass(frozen=True)
+class InputFile:
+    table: str  # current, target, hosts
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    row: Compared
+    reason: str  # one line, deterministic; the row's label (with its cap) is not repeated
+
+
+@dataclass(frozen=True)
+class Comparison:
+    rows: tuple[Compared, ...]  # every one passed the verifier
+    instance: Instance
+    paths: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()  # strategies that found no plan, with the reason
+    bounds: tuple[CapBounds, ...] = ()  # one per cap, in the order of the caps
+    recommendation: Recommendation | None = None
+    inputs: tuple[InputFile, ...] = ()
+    options: PlanOptions | None = None  # the options every row shares (cap and objective aside)
+    candidates: tuple[Candidate, ...] = ()
+    caps: tuple[int | None, ...] = ()
+
+
+def figures(row: Compared) -> tuple[int, int]:
+    return (row.plan.metrics.moves, row.plan.metrics.waves)
+
+
+def pareto_front(points: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (moves, waves) points no other point beats: at least as good on both, better on one."""
+    unique = set(points)
+    return {
+        p for p in unique
+        if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in unique)
+    }
+
+
+def mark_front(rows: Sequence[Compared]) -> list[Compared]:
+    """``rows`` with ``on_front`` set: a row is on the front of its cap when no other row of that
+    cap dominates it. Plans of different caps solve different problems, so each cap has its own."""
+    from dataclasses import replace
+
+    fronts = {
+        cap: pareto_front(figures(r) for r in rows if r.cap == cap) for cap in {r.cap for r in rows}
+    }
+    return [replace(r, on_front=figures(r) in fronts[r.cap]) for r in rows]
+
+
+def _sort_key(row: Compared) -> tuple[int, int, int, int]:
+    m = row.plan.metrics
+    return (m.moves, m.waves, m.temp_moves, m.pairs_split)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def recommend(rows: Sequence[Compared]) -> Recommendation | None:
+    """The row to pick, by :data:`RULE`, with a one-line reason; None when there is no row."""
+    if not rows:
+        return None
+    best = min(rows, key=_sort_key)  # min keeps the first of equals: the table order
+    m = best.plan.metrics
+    same_moves = [r for r in rows if r.plan.metrics.moves == m.moves]
+    bound = "the lower bound" if m.moves == m.lower_bound_moves else f"bound {m.lower_bound_moves}"
+    reason = f"the fewest moves, i.e. restarts ({m.moves}, {bound})"
+    if m.waves == m.lower_bound_waves:
+        waves = f"{_plural(m.waves, 'wave')} (the lower bound for {m.moves} moves)"
+    else:
+        waves = f"{_plural(m.waves, 'wave')} (bound {m.lower_bound_waves})"
+    if len(same_moves) > 1:
+        reason += f" and of those the shortest window: {waves}"
+    else:
+        reason += f" in {waves}"
+    same_figures = [r for r in same_moves if r.plan.metrics.waves == m.waves]
+    temps = _plural(m.temp_moves, "temp move")
+    if len({r.plan.metrics.temp_moves for r in same_figures}) > 1:
+        temps = "the fewest temp moves of those: " + temps
+    reason += f", {temps}"
+    if m.pairs_split:
+        reason += f", {_plural(m.pairs_split, 'pair')} split"
+    ties = [r.label for r in same_figures if r is not best and _sort_key(r) == _sort_key(best)]
+    if ties:
+        reason += f"; equal to {', '.join(ties)} on every figure, taken as the first in the table"
+    faster = min(rows, key=lambda r: (r.plan.metrics.waves, *_sort_key(r)))
+    fm = faster.plan.metrics
+    if fm.waves < m.waves:
+        reason += (
+            f"; for a shorter window take {faster.label}: {_plural(fm.waves, 'wave')} "
+            f"({m.waves - fm.waves} fewer) for {_plural(fm.moves - m.moves, 'more move')}"
+        )
+    return Recommendation(best, reason)
