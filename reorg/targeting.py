@@ -295,7 +295,7 @@ def _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, opt
             blocked = _blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts, options.scope)
             limit = (r.end - r.start + 1) - len(blocked) - options.spare
             label = f"{r.category} {r.start}-{r.end}" + (f" on {host}" if host else "")
-            caps.append(Capacity(host, r.start, r.end, limit, label))
+            caps.append(Capacity(host, r.start, r.end, limit, label, frozenset(blocked)))
             if limit < 0:
                 names = sorted(blocked.values())
                 raise ReorgError(
@@ -324,9 +324,11 @@ def _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, r
         blockers: dict[int, str] = {}
         for r in spans:
             blockers.update(_blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts, options.scope))
-        # a binding already on a port its OS uses keeps it without counting against --spare
-        exempt = any(slot_bindings[i].port in blockers and slot_bindings[i].port in slots[i].domain for i in members)
-        short_of_spare = options.spare > 0 and not exempt and want > limits.get((category, host), want)
+        # a binding that ends on a port already counted as taken (a system port it listens on, a
+        # port reserved for itself, a port another host avoids under --scope global) leaves the
+        # free ports as they were: at most one binding (one service on the fleet) per such port
+        on_taken = len(union & set(blockers))
+        short_of_spare = options.spare > 0 and want - on_taken > limits.get((category, host), want)
         if want <= len(union) and not short_of_spare:
             continue
         size = sum(r.end - r.start + 1 for r in spans)

@@ -75,13 +75,16 @@ class PairTerm:
 
 @dataclass(frozen=True)
 class Capacity:
-    """At most ``limit`` slots on ``host`` (None: distinct ports of the fleet) in lo..hi."""
+    """At most ``limit`` slots on ``host`` (None: distinct ports of the fleet) in lo..hi, counting
+    only ports outside ``taken``: those are not free whoever ends there (held, reserved or avoided
+    on the host; on the fleet: on any host), and ``limit`` already counts them."""
 
     host: str | None
     lo: int
     hi: int
     limit: int
     label: str = ""
+    taken: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -247,13 +250,14 @@ class AssignModel:
             if cap.host is not None:
                 lits = [
                     lit for i in self.slots if pr.slots[i].host == cap.host
-                    for p, lit in self.x[i].items() if cap.lo <= p <= cap.hi
+                    for p, lit in self.x[i].items() if cap.lo <= p <= cap.hi and p not in cap.taken
                 ]
             else:
                 lits = [
-                    lit for uses in self.uses.values() for p, lit in uses.items() if cap.lo <= p <= cap.hi
+                    lit for uses in self.uses.values() for p, lit in uses.items()
+                    if cap.lo <= p <= cap.hi and p not in cap.taken
                 ] if pr.scope is Scope.GLOBAL else [
-                    lit for i in mine for p, lit in self.x[i].items() if cap.lo <= p <= cap.hi
+                    lit for i in mine for p, lit in self.x[i].items() if cap.lo <= p <= cap.hi and p not in cap.taken
                 ]
             if len(lits) > cap.limit:
                 self.model.add(sum(lits) <= cap.limit)
@@ -406,7 +410,7 @@ class IntAssignModel(AssignModel):
         for cap in pr.capacities:
             if cap.host is None:
                 continue
-            terms = [self._within(i, None, cap.lo, cap.hi) for i in on_host.get(cap.host, [])]
+            terms = [self._counted(i, cap) for i in on_host.get(cap.host, [])]
             variable = [t for t in terms if not isinstance(t, int)]
             fixed = sum(t for t in terms if isinstance(t, int))
             if fixed + len(variable) > cap.limit:
@@ -431,6 +435,17 @@ class IntAssignModel(AssignModel):
             self.model.add_linear_expression_in_domain(self.port[side], outside).only_enforce_if(~lit)
             self._in_cache[key] = lit
         return self._in_cache[key]
+
+    def _counted(self, i: int, cap: Capacity):
+        """1/0 when known, else a literal true iff slot i's port counts against ``cap``."""
+        inside = [p for p in self.problem.slots[i].domain if cap.lo <= p <= cap.hi and p not in cap.taken]
+        if len(inside) == len(self.problem.slots[i].domain) or not inside:
+            return int(bool(inside))
+        lit = self.model.new_bool_var(f"counted[{i}:{cap.label}]")
+        self.model.add_linear_expression_in_domain(self.port[i], sat.Domain.from_values(inside)).only_enforce_if(lit)
+        rest = [p for p in self.problem.slots[i].domain if p not in set(inside)]
+        self.model.add_linear_expression_in_domain(self.port[i], sat.Domain.from_values(rest)).only_enforce_if(~lit)
+        return lit
 
     def _digit_var(self, i: int):
         mod = 10 ** self.problem.pair_digits
