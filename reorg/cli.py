@@ -17,6 +17,7 @@ from pathlib import Path
 import typer
 
 from reorg import commands, render
+from reorg.comparison import Preference
 from reorg.escape import terminal_safe, terminal_text
 from reorg.model import (
     DEFAULT_TEMP_PORTS,
@@ -283,6 +284,10 @@ def compare_command(
     pairs: PairMode = PAIRS,
     time_limit: float = TIME_LIMIT,
     out: Path | None = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
+    prefer: Preference = typer.Option(
+        Preference.MOVES, "--prefer",
+        help="What the recommendation minimises first: moves (restarts) or waves (the window).",
+    ),
     json_output: bool = JSON,
     verbose: bool = VERBOSE,
     hosts: Path | None = HOSTS_FACTS,
@@ -294,7 +299,8 @@ def compare_command(
         options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
         chosen = list(dict.fromkeys(parse_candidates(strategies) or list(Candidate)))
         result = commands.compare(
-            current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline
+            current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline,
+            prefer=prefer,
         )
     if json_output:
         typer.echo(render.render_compare_json(result), nl=False)

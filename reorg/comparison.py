@@ -7,26 +7,40 @@ The recommendation is a fixed lexicographic order, so the same rows always give 
 answer: fewest moves (each move restarts a service), then fewest waves (the window the
 migration takes), then fewest temp moves (a temp hop restarts the same service twice), then
 fewest pairs split, then the first row in the table (strategies in their fixed order, caps in
-the order given).
+the order given). ``--prefer waves`` puts the window before the restarts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
-from reorg.model import Candidate, Compared, Failed, Instance, PlanOptions
+from reorg.model import Candidate, Compared, Failed, Instance, Metrics, PlanOptions
 
 COMPARE_FORMAT = "reorg-compare/1"
 
-RULE = (
-    "fewest moves (restarts)",
-    "fewest waves (window)",
-    "fewest temp moves (temp hops)",
-    "fewest pairs split",
-    "first in the table",
-)
+
+class Preference(str, Enum):
+    """What the recommendation minimises first: restarts (moves) or the window (waves)."""
+
+    MOVES = "moves"
+    WAVES = "waves"
+
+
+_MOVES = "fewest moves (restarts)"
+_WAVES = "fewest waves (window)"
+_REST = ("fewest temp moves (temp hops)", "fewest pairs split", "first in the table")
+
+
+def rule(prefer: Preference = Preference.MOVES) -> tuple[str, ...]:
+    """The order the recommendation follows, as words."""
+    first = (_MOVES, _WAVES) if prefer is Preference.MOVES else (_WAVES, _MOVES)
+    return first + _REST
+
+
+RULE = rule()
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,7 @@ class Comparison:
     options: PlanOptions | None = None  # the options every row shares (cap and objective aside)
     candidates: tuple[Candidate, ...] = ()
     caps: tuple[int | None, ...] = ()
+    prefer: Preference = Preference.MOVES
 
 
 def figures(row: Compared) -> tuple[int, int]:
@@ -92,8 +107,10 @@ def mark_front(rows: Sequence[Compared]) -> list[Compared]:
     return [replace(r, on_front=figures(r) in fronts[r.cap]) for r in rows]
 
 
-def _sort_key(row: Compared) -> tuple[int, int, int, int]:
+def _sort_key(row: Compared, prefer: Preference = Preference.MOVES) -> tuple[int, int, int, int]:
     m = row.plan.metrics
+    if prefer is Preference.WAVES:
+        return (m.waves, m.moves, m.temp_moves, m.pairs_split)
     return (m.moves, m.waves, m.temp_moves, m.pairs_split)
 
 
@@ -101,38 +118,63 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def recommend(rows: Sequence[Compared]) -> Recommendation | None:
-    """The row to pick, by :data:`RULE`, with a one-line reason; None when there is no row."""
+def _moves_text(m: Metrics) -> str:
+    bound = "the lower bound" if m.moves == m.lower_bound_moves else f"bound {m.lower_bound_moves}"
+    return f"{m.moves} ({bound})"
+
+
+def _waves_text(m: Metrics) -> str:
+    if m.waves == m.lower_bound_waves:
+        return f"{_plural(m.waves, 'wave')} (the lower bound for {m.moves} moves)"
+    return f"{_plural(m.waves, 'wave')} (bound {m.lower_bound_waves})"
+
+
+def recommend(rows: Sequence[Compared], prefer: Preference = Preference.MOVES) -> Recommendation | None:
+    """The row to pick, by :func:`rule`, with a one-line reason; None when there is no row."""
     if not rows:
         return None
-    best = min(rows, key=_sort_key)  # min keeps the first of equals: the table order
+    best = min(rows, key=lambda r: _sort_key(r, prefer))  # min keeps the first of equals: table order
     m = best.plan.metrics
-    same_moves = [r for r in rows if r.plan.metrics.moves == m.moves]
-    bound = "the lower bound" if m.moves == m.lower_bound_moves else f"bound {m.lower_bound_moves}"
-    reason = f"the fewest moves, i.e. restarts ({m.moves}, {bound})"
-    if m.waves == m.lower_bound_waves:
-        waves = f"{_plural(m.waves, 'wave')} (the lower bound for {m.moves} moves)"
+    if prefer is Preference.MOVES:
+        same = [r for r in rows if r.plan.metrics.moves == m.moves]
+        reason = f"the fewest moves, i.e. restarts: {_moves_text(m)}"
+        if len(same) > 1:
+            reason += f", and of those the shortest window: {_waves_text(m)}"
+        else:
+            reason += f", in {_waves_text(m)}"
     else:
-        waves = f"{_plural(m.waves, 'wave')} (bound {m.lower_bound_waves})"
-    if len(same_moves) > 1:
-        reason += f" and of those the shortest window: {waves}"
-    else:
-        reason += f" in {waves}"
-    same_figures = [r for r in same_moves if r.plan.metrics.waves == m.waves]
+        same = [r for r in rows if r.plan.metrics.waves == m.waves]
+        reason = f"the shortest window: {_waves_text(m)}"
+        if len(same) > 1:
+            reason += f", and of those the fewest moves, i.e. restarts: {_moves_text(m)}"
+        else:
+            bound = "the lower bound" if m.moves == m.lower_bound_moves else f"bound {m.lower_bound_moves}"
+            reason += f", with {_plural(m.moves, 'move')} ({bound})"
+    same_figures = [r for r in same if figures(r) == figures(best)]
     temps = _plural(m.temp_moves, "temp move")
     if len({r.plan.metrics.temp_moves for r in same_figures}) > 1:
         temps = "the fewest temp moves of those: " + temps
     reason += f", {temps}"
     if m.pairs_split:
         reason += f", {_plural(m.pairs_split, 'pair')} split"
-    ties = [r.label for r in same_figures if r is not best and _sort_key(r) == _sort_key(best)]
+    key = _sort_key(best, prefer)
+    ties = [r.label for r in same_figures if r is not best and _sort_key(r, prefer) == key]
     if ties:
         reason += f"; equal to {', '.join(ties)} on every figure, taken as the first in the table"
-    faster = min(rows, key=lambda r: (r.plan.metrics.waves, *_sort_key(r)))
-    fm = faster.plan.metrics
-    if fm.waves < m.waves:
-        reason += (
-            f"; for a shorter window take {faster.label}: {_plural(fm.waves, 'wave')} "
-            f"({m.waves - fm.waves} fewer) for {_plural(fm.moves - m.moves, 'more move')}"
-        )
+    if prefer is Preference.MOVES:
+        other = min(rows, key=lambda r: _sort_key(r, Preference.WAVES))
+        om = other.plan.metrics
+        if om.waves < m.waves:
+            reason += (
+                f"; for a shorter window take {other.label}: {_plural(om.waves, 'wave')} "
+                f"({m.waves - om.waves} fewer) for {_plural(om.moves - m.moves, 'more move')}"
+            )
+    else:
+        other = min(rows, key=lambda r: _sort_key(r, Preference.MOVES))
+        om = other.plan.metrics
+        if om.moves < m.moves:
+            reason += (
+                f"; for fewer restarts take {other.label}: {_plural(om.moves, 'move')} "
+                f"({m.moves - om.moves} fewer) for {_plural(om.waves - m.waves, 'more wave')}"
+            )
     return Recommendation(best, reason)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from typer.testing import CliRunner
 
 from reorg import commands
 from reorg.cli import app
-from reorg.comparison import mark_front, recommend
+from reorg.comparison import Preference, mark_front, recommend, rule
 from reorg.generate import generate, write_csvs
 from reorg.model import Candidate, Compared, Metrics, Plan, PlanOptions
 from reorg.planfile import read_plan
@@ -115,7 +117,7 @@ def test_compare_md_is_the_same_on_every_run_and_leads_with_the_recommendation(t
     assert texts[0] == texts[1]
     text = texts[0]
     assert text.index("## Recommendation") < text.index("## Plans")
-    assert "Take `cpsat-moves`: the fewest moves" in text
+    assert "Take `cpsat-moves`: the fewest moves, i.e. restarts: 43 (the lower bound), and of those the shortest" in text
     assert "cpsat-waves: 3 waves (1 fewer) for 1 more move" in text
     assert "seconds" not in text
 
@@ -138,7 +140,7 @@ def test_terminal_table_shows_bounds_and_gaps_apart():
     assert "bounds: moves >= 43 for every plan" in res.stdout
     assert "bounds: waves >= 4 for a plan of 43 moves, >= 2 for any plan (no cap)" in res.stdout
     # moves first, always: greedy wins here, and the line says what the shorter window costs
-    assert ("recommended: greedy: the fewest moves, i.e. restarts (43, the lower bound) in 41 waves (bound 4)"
+    assert ("recommended: greedy: the fewest moves, i.e. restarts: 43 (the lower bound), in 41 waves (bound 4)"
             in res.stdout)
     assert "for a shorter window take cpsat-waves: 3 waves (38 fewer) for 1 more move" in res.stdout
 
@@ -193,11 +195,45 @@ def test_recommendation_reason_names_the_bounds_and_the_faster_alternative():
     rec = recommend([row("slow", 10, 4, lb_waves=4), row("fast", 12, 2, temp=2, lb_waves=2)])
     assert rec.row.label == "slow"
     assert rec.reason == (
-        "the fewest moves, i.e. restarts (10, the lower bound) in 4 waves (the lower bound for 10 moves), "
+        "the fewest moves, i.e. restarts: 10 (the lower bound), in 4 waves (the lower bound for 10 moves), "
         "0 temp moves; for a shorter window take fast: 2 waves (2 fewer) for 2 more moves"
     )
     gap = recommend([row("x", 11, 5, lb_waves=4)])
-    assert gap.reason == "the fewest moves, i.e. restarts (11, bound 10) in 5 waves (bound 4), 0 temp moves"
+    assert gap.reason == "the fewest moves, i.e. restarts: 11 (bound 10), in 5 waves (bound 4), 0 temp moves"
+
+
+def test_prefer_waves_puts_the_window_first():
+    rows = [row("slow", 10, 4, lb_waves=4), row("fast", 12, 2, temp=2, lb_waves=2), row("fast2", 11, 2)]
+    rec = recommend(rows, Preference.WAVES)
+    assert rec.row.label == "fast2"
+    assert rec.reason == (
+        "the shortest window: 2 waves (bound 3), and of those the fewest moves, i.e. restarts: 11 (bound 10), "
+        "0 temp moves; for fewer restarts take slow: 10 moves (1 fewer) for 2 more waves"
+    )
+    assert recommend(rows).row.label == "slow"
+    assert rule(Preference.WAVES)[:2] == ("fewest waves (window)", "fewest moves (restarts)")
+
+
+def test_cli_prefer_waves_recommends_the_shortest_window():
+    res = CliRunner().invoke(app, [
+        "compare", "--current", str(DATA / "current.csv"), "--target", str(DATA / "target.csv"),
+        "--strategies", "cpsat-moves,cpsat-waves", "--prefer", "waves", "--json",
+    ])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["options"]["prefer"] == "waves"
+    rec = out["recommendation"]
+    assert rec["plan"] == "cpsat-waves" and rec["rule"][0] == "fewest waves (window)"
+    assert rec["reason"] == (
+        "the shortest window: 3 waves (bound 2), with 44 moves (bound 43), 1 temp move; "
+        "for fewer restarts take cpsat-moves: 43 moves (1 fewer) for 1 more wave"
+    )
+    bad = subprocess.run([sys.executable, "-m", "reorg", "compare", "--prefer", "speed"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines() == [
+        "error: Invalid value for '--prefer': 'speed' is not one of 'moves', 'waves'; see `python -m reorg compare --help`"
+    ]
 
 
 def test_bundled_recommendation_is_a_verified_row():

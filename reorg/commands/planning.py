@@ -16,6 +16,7 @@ from reorg.comparison import (
     CapBounds,
     Comparison,
     InputFile,
+    Preference,
     mark_front,
     recommend,
 )
@@ -201,12 +202,14 @@ def compare(
     progress: Progress | None = None,
     hosts: Path | None = None,
     deadline: Deadline | None = None,
+    prefer: Preference = Preference.MOVES,
 ) -> Comparison:
     """Plan with each candidate (and each cap), verify every plan, and mark the front.
 
     A candidate that finds no plan is a failed row with its reason; only when none finds a plan
     does compare raise. ``deadline`` ends the whole command (default: --time-limit from now);
-    each candidate gets an equal share of what is left for planning.
+    each candidate gets an equal share of what is left for planning. ``prefer``: what the
+    recommendation minimises first (``reorg.comparison.recommend``).
     """
     from reorg.commands.target import with_temp_avoid
 
@@ -240,8 +243,8 @@ def compare(
     if shown:
         notes = (f"pareto: {len(shown)} front point(s) already shown by the rows above ({'; '.join(shown)})",)
     result = Comparison(
-        tuple(rows), instance, (), notes, tuple(failed), tuple(bounds), recommend(rows),
-        _compare_inputs(instance, hosts), options, tuple(chosen), tuple(caps),
+        tuple(rows), instance, (), notes, tuple(failed), tuple(bounds), recommend(rows, prefer),
+        _compare_inputs(instance, hosts), options, tuple(chosen), tuple(caps), prefer,
     )
     paths: list[Path] = []
     if out is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reorg.check import CheckReport
-from reorg.comparison import COMPARE_FORMAT, RULE, Comparison
+from reorg.comparison import COMPARE_FORMAT, Comparison, Preference, rule
 from reorg.escape import md_code
 from reorg.model import Candidate, Compared, Plan
 from reorg.render.table import md_table, text_table
@@ -246,7 +246,8 @@ def compare_notes(c: Comparison) -> list[str]:
                      "both moves and waves and better on one")
     if c.recommendation is not None:
         lines.append(f"recommended: {c.recommendation.row.label}: {c.recommendation.reason}")
-        lines.append(f"(rule: {', then '.join(RULE)})")
+        other = "waves" if c.prefer is Preference.MOVES else "moves"
+        lines.append(f"(rule: {', then '.join(rule(c.prefer))}; --prefer {other} to put {other} first)")
     return lines
 
 
@@ -268,6 +269,7 @@ def render_compare_json(c: Comparison) -> str:
     options.pop("objective", None)
     options["caps"] = list(c.caps)
     options["strategies"] = [k.value for k in c.candidates]
+    options["prefer"] = c.prefer.value
     moves_bound = c.bounds[0].moves if c.bounds else None
     rec = c.recommendation
     out = {
@@ -290,7 +292,7 @@ def render_compare_json(c: Comparison) -> str:
             "strategy": rec.row.plan.strategy,
             "cap": rec.row.cap,
             "reason": rec.reason,
-            "rule": list(RULE),
+            "rule": list(rule(c.prefer)),
         },
     }
     return json.dumps(out, indent=2, sort_keys=True) + "\n"
@@ -336,7 +338,7 @@ def render_compare_markdown(c: Comparison) -> str:
             "",
             f"Take `{rec.row.label}`: {rec.reason}.",
             "",
-            f"The rule: {', then '.join(RULE)}. Execute it: `reorg status --plan {rec.row.label}.json` "
+            f"The rule: {', then '.join(rule(c.prefer))}. Execute it: `reorg status --plan {rec.row.label}.json` "
             "from this folder.",
             "",
         ]
