@@ -247,3 +247,27 @@ def test_bad_cap_is_a_one_line_error():
     res = CliRunner().invoke(app, ["compare", "--max-per-wave", "lots"])
     assert res.exit_code == 2
     assert "error: --max-per-wave 'lots' is not a positive integer" in res.stderr
+
+
+def test_a_failed_strategy_is_a_json_row_with_its_reason_and_never_recommended(tmp_path, monkeypatch):
+    from reorg.model import ReorgError
+    from reorg.planners import cpsat as cpsat_module
+
+    def refuse(*args, **kwargs):
+        raise ReorgError("cpsat found nothing (stand-in)")
+
+    # cpsat-moves would be recommended; without it greedy (43 moves) is, and the failures are rows
+    monkeypatch.setattr(cpsat_module, "plan_cpsat", refuse)
+    res = CliRunner().invoke(app, [
+        "compare", "--current", str(DATA / "current.csv"), "--target", str(DATA / "target.csv"),
+        "--strategies", "greedy,cpsat-moves", "--json", "--out", str(tmp_path),
+    ])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [(r["plan"], r["verified"], r.get("failed")) for r in out["rows"]] == [
+        ("greedy", True, None), ("cpsat-moves", False, "cpsat found nothing (stand-in)"),
+    ]
+    assert out["recommendation"]["plan"] == "greedy"
+    assert out["front"] == [{"cap": None, "plans": ["greedy"]}]
+    text = (tmp_path / "compare.md").read_text()
+    assert "cpsat-moves: failed: cpsat found nothing (stand-in)" in text and "Take `greedy`" in text
