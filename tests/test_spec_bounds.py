@@ -200,3 +200,49 @@ def test_the_temp_pool_example_of_docs_semantics():
     _, mine, theirs = both_bounds(inst, options, 30)
     assert mine == theirs == (30, 12)
     assert lower_bounds(inst, Scope.HOST, 30) == (30, 3)  # without the pool term
+
+
+# ---- shapes the drawn cases rarely build (each kills a mutant of bench/mutate.py) -------------
+
+
+def test_a_goal_port_inside_the_temp_range_is_not_a_temp_port():
+    # c moves onto 39000, so of 39000-39001 only 39001 is a temp port: the two swaps take it
+    # one after the other, 3 waves each (with 39000 counted free they would overlap: 3 waves)
+    inst = instance_of("a h 1 2", "b h 2 1", "d h 3 4", "e h 4 3", "c h 5 39000")
+    options = PlanOptions(temp_ports=(39000, 39001))
+    assert brute_force(inst, options) == (7, 6)  # hand count: 5 movers + 2 cycles; 2 x 3 waves
+    _, mine, theirs = both_bounds(inst, options, 7)
+    assert mine == theirs == (7, 6)
+
+
+def test_a_cycle_that_is_not_simple_holds_its_temp_two_waves_in_the_pool_bound():
+    # global scope: b runs on h2 and h3, so a -> {b@h2, b@h3} -> a is one component of three
+    # bindings and four arrows (not a simple cycle); its temp counts 2 waves (docs/semantics.md:
+    # "at least 2"), the swap's 3: one temp port for both gives ceil((2 + 3) / 1) = 5 waves
+    inst = instance_of("a h1 1 2", "b h2 2 1", "b h3 2 1", "c h4 11 12", "d h4 12 11")
+    options = PlanOptions(scope=Scope.GLOBAL, temp_ports=(39000, 39000))
+    best = brute_force(inst, options)
+    assert best == (7, 6)  # hand count: 5 movers + 2 components; the holds 3 and 3, one after another
+    _, mine, theirs = both_bounds(inst, options, 7)
+    assert mine == theirs == (7, 5)
+    assert mine[1] <= best[1]
+
+
+def test_a_chain_hanging_off_a_cycle_starts_after_the_cycles_first_wave():
+    # global scope: a@h1 and c@h2 swap through a temp; c@h3 also wants port 1 (a's), so it
+    # lands in wave 2 at the earliest, d (wants c's 3) in 3, e (wants d's 4) in 4
+    inst = instance_of("a h1 1 2", "c h2 2 1", "c h3 3 1", "d h4 4 3", "e h5 5 4")
+    options = PlanOptions(scope=Scope.GLOBAL)
+    assert brute_force(inst, options) == (6, 4)  # hand count: 5 movers + 1 cycle; chain 1 + 3
+    _, mine, theirs = both_bounds(inst, options, 6)
+    assert mine == theirs == (6, 4)
+
+
+def test_a_mover_waits_for_the_last_holder_of_its_goal_port():
+    # global scope: z wants port 1, which x (leaves in wave 1) and y (waits for w: leaves in
+    # wave 2) both hold, so z lands in wave 3, not 2
+    inst = instance_of("x h1 1 9", "y h2 1 2", "w h2 2 7", "z h3 3 1")
+    options = PlanOptions(scope=Scope.GLOBAL)
+    assert brute_force(inst, options) == (4, 3)
+    _, mine, theirs = both_bounds(inst, options, 4)
+    assert mine == theirs == (4, 3)
