@@ -107,3 +107,36 @@ def test_compare_takes_comma_lists_and_explains_the_front_it_marks(tmp_path, mon
     greedy = next(line for line in result.stdout.splitlines() if line.startswith("greedy"))
     assert "*" not in greedy  # 45 moves / 43 waves is dominated by cpsat-moves' 45 / 4
     assert "at least as good on both" in result.stdout and "both fewer" not in result.stdout
+
+
+# ---- the helper both packages use (reorg.lazy) ------------------------------------------------------
+
+
+def test_lazy_names_imports_a_home_on_first_use_only(monkeypatch):
+    import types
+
+    from reorg.lazy import lazy_names
+
+    home = types.ModuleType("reorg_lazy_probe_home")
+    home.thing = object()
+    monkeypatch.setitem(sys.modules, "reorg_lazy_probe_home", home)
+    namespace = {"__name__": "probe.pkg", "local": 1}
+    attribute, names = lazy_names(namespace, {"thing": "reorg_lazy_probe_home"})
+    assert names() == ["__name__", "local", "thing"]
+    assert attribute("thing") is home.thing
+    assert namespace["thing"] is home.thing  # kept: Python finds it in globals from now on
+    with pytest.raises(AttributeError, match="module 'probe.pkg' has no attribute 'other'"):
+        attribute("other")
+
+
+@pytest.mark.parametrize("package", ["reorg.commands", "reorg.render"])
+def test_both_packages_resolve_every_name_they_list(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+        assert name in dir(module)
+    assert not hasattr(module, "no_such_name")
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'no_such_name'"):
+        module.no_such_name  # noqa: B018

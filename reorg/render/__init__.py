@@ -7,11 +7,9 @@ Functions return strings; only the CLI prints them. ``report``: check, plan summ
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from reorg.lazy import lazy_names
 
-# name -> the module that defines it; imported on first use (PEP 562), so that e.g.
-# `reorg status` never imports the planners, the scan readers, pandas or ortools (issue 8).
+# name -> the module that defines it, imported on first use (reorg.lazy)
 _HOMES = {
     "DIAGRAM_MAX_EDGES": "reorg.render.diagram",
     "DIAGRAM_MAX_NODES": "reorg.render.diagram",
@@ -41,16 +39,4 @@ _HOMES = {
 }
 
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_names(globals(), _HOMES)
