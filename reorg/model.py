@@ -190,6 +190,9 @@ class PlanOptions:
     # ports of the temp range a host's OS or operator uses (hosts.csv): never picked as temp ports;
     # not part of the plan file (the verifier's pool is the whole range, so a subset stays valid)
     temp_avoid: frozenset[int] = frozenset()
+    # (host, os) for the hosts hosts.csv names an OS for (macos, linux, windows), sorted: the
+    # runbook's listening checks per host; not part of the plan file (the plan does not depend on it)
+    host_os: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -133,8 +133,8 @@ def test_runbook_escapes_names_in_shell_commands_markdown_and_mermaid(tmp_path):
     text = render_runbook(plan, instance, "evil", "evil.json")
     assert "\x1b" not in text
     assert "<script>" not in text
-    assert "nc -z h1;touch x" not in text and "nc -z 'h1;touch x' 4100" in text
-    assert "nc -z $(id)" not in text and "nc -z '$(id)' 4101" in text
+    assert "nc -z -w 2 h1;touch x" not in text and "nc -z -w 2 'h1;touch x' 4100" in text
+    assert "nc -z -w 2 $(id)" not in text and "nc -z -w 2 '$(id)' 4101" in text
     # exactly one task line per step: the newline in a name added none
     tokens = _markdown_tokens(text)
     tasks = [t.content for t in tokens if t.type == "inline" and t.content.startswith(("[ ]", "[x]"))]
@@ -149,7 +149,7 @@ def test_step_text_commands_quote_the_host_for_a_shell(tmp_path):
     step = Step(1, 1, "a", "h1;touch x", 4000, 4001, StepKind.MOVE)
     text = describe_step(step, Scope.HOST)
     command = text.verify.split("`")[1]
-    assert command == "nc -z 'h1;touch x' 4001 && ! nc -z 'h1;touch x' 4000"
+    assert command == "nc -z -w 2 'h1;touch x' 4001 && ! nc -z -w 2 'h1;touch x' 4000"
     out = subprocess.run(["sh", "-n", "-c", command], cwd=tmp_path, capture_output=True)
     assert out.returncode == 0 and list(tmp_path.iterdir()) == []
 

@@ -120,7 +120,7 @@ def test_full_walk_with_no_probe(demo: Path):
     for expected in range(1, 9):
         shown = run("next", "--no-probe")
         assert shown.exit_code == 0, shown.output
-        assert f"Step {expected} of 8" in shown.stdout and f"reorg done {expected}" in shown.stdout
+        assert f"Step {expected} of 8" in shown.stdout and f"`reorg done` (it records step {expected})" in shown.stdout
         recorded = run("done", "--no-probe")
         assert recorded.exit_code == 0, recorded.output
         assert f"step {expected} is recorded as done" in recorded.stdout
@@ -489,7 +489,7 @@ def test_a_copy_of_the_plan_under_another_name_does_not_start_over(demo: Path):
 def test_next_json_carries_the_checklist(demo: Path):
     data = run_json("next", "--no-probe")
     assert data["checklist"]["title"] == "1. b on dev: 4002 → 4003"
-    assert "from 4002 to 4003" in data["checklist"]["change"] and "reorg undo" in data["checklist"]["rollback"]
+    assert "set 4003" in data["checklist"]["change"] and "reorg undo" in data["checklist"]["rollback"]
     assert set(data["checklist"]) == {"title", "precheck", "change", "verify", "rollback"}
     assert run("done", "1-8", "--no-probe").exit_code == 0  # one batch across all three waves
     assert run_json("next", "--no-probe")["checklist"] is None

@@ -55,32 +55,43 @@ def table_rows(text: str) -> list[list[str]]:
 
 def test_task_item_per_step_in_the_exact_format():
     tasks = [line for line in runbook().splitlines() if line.startswith("- [ ] ")]
+    # grouped by wave, then host (mac-mini's retirement after dev's step 1 in wave 1)
     assert tasks == [
-        "- [ ] 1. mana-search on dev: 3021 → 39000 (temp)",
-        "- [ ] 2. vllm-voxtral on mac-mini: retire 8100 (stop it; frees the port)",
-        "- [ ] 3. mana-media on dev: 3012 → 3021",
-        "- [ ] 4. mana-notify on dev: 3040 → 3013",
-        "- [ ] 5. mana-search on dev: 39000 (temp) → 3012",
+        "- [ ] 1. mana-search: 3021 → 39000 (temp)",
+        "- [ ] 2. vllm-voxtral: retire 8100",
+        "- [ ] 3. mana-media: 3012 → 3021",
+        "- [ ] 4. mana-notify: 3040 → 3013",
+        "- [ ] 5. mana-search: 39000 (temp) → 3012",
     ]
 
 
-def test_every_step_has_change_verify_and_rollback_sub_items():
+def test_every_step_has_before_change_after_and_undo_where_not_plain():
     lines = runbook().splitlines()
     for i, line in enumerate(lines):
         if line.startswith("- [ ] "):
-            subs = [s.split(":**")[0] for s in lines[i + 1 : i + 5]]
-            assert subs == ["  - **Check first", "  - **Change", "  - **Verify", "  - **Roll back"]
+            subs = [s.split(":")[0] for s in lines[i + 1 : i + 5] if s.startswith("  - ")]
+            plain = line.startswith(("- [ ] 3.", "- [ ] 4."))  # moves of running bindings
+            assert subs == ["  - Before", "  - Change", "  - After"] + ([] if plain else ["  - Undo"]), line
+    assert "A step's Undo, where it names none: set the old port back the same way" in runbook()
 
 
-def test_one_section_per_wave_with_step_counts():
-    headings = [line for line in runbook().splitlines() if line.startswith("## Wave ")]
-    assert headings == ["## Wave 1 (2 steps)", "## Wave 2 (1 step)", "## Wave 3 (2 steps)"]
+def test_one_section_per_wave_with_step_counts_and_a_heading_per_host():
+    headings = [line for line in runbook().splitlines() if line.startswith(("## Wave ", "### "))]
+    assert headings == [
+        "## Wave 1: 2 steps (dev 1, mac-mini 1)",
+        "### Wave 1 on dev",
+        "### Wave 1 on mac-mini",
+        "## Wave 2: 1 step (dev 1)",
+        "### Wave 2 on dev",
+        "## Wave 3: 2 steps (dev 2)",
+        "### Wave 3 on dev",
+    ]
 
 
 def test_sections_hold_their_waves_steps():
     text = runbook()
-    wave2 = text.split("## Wave 2 (1 step)")[1].split("## Wave 3")[0]
-    assert "- [ ] 3. mana-media on dev: 3012 → 3021" in wave2
+    wave2 = text.split("## Wave 2: 1 step")[1].split("## Wave 3")[0]
+    assert "- [ ] 3. mana-media: 3012 → 3021" in wave2
     assert "- [ ] 4." not in wave2
 
 
@@ -95,15 +106,18 @@ def test_header_has_full_hashes_options_and_metrics_beside_bounds():
     assert ["temp moves", "1", ""] in rows
     assert ["pairs split", "0", ""] in rows
     assert ["optimal", "no", ""] in rows
-    assert ["temp_ports", "39000-39099"] in rows
-    assert ["max_per_wave", "none"] in rows
+    assert "Options: scope host, temp_ports 39000-39099, max_per_wave none," in text
     assert "- pair digits kept together" in text
 
 
-def test_header_says_how_to_execute():
+def test_before_you_start_says_how_to_execute():
     text = runbook()
-    for command in ("status", "next", "done", "undo"):
-        assert f"reorg {command} --plan plans/demo.json" in text
+    before = text.split("## Before you start")[1].split("\n## ")[0]
+    assert "reorg hosts init --plan plans/demo.json" in before
+    assert "reorg status --plan plans/demo.json" in before
+    assert "reorg next N --plan plans/demo.json" in before
+    for command in ("reorg done", "reorg undo", "reorg check", "--here HOST"):
+        assert command in before
 
 
 def test_runbook_is_deterministic_and_undated():
@@ -112,12 +126,15 @@ def test_runbook_is_deterministic_and_undated():
     assert runbook().endswith("\n") and not runbook().endswith("\n\n")
 
 
-def test_mermaid_has_a_subgraph_per_wave_and_a_node_per_step():
+def test_mermaid_has_a_subgraph_per_wave_and_a_node_per_waiting_step():
     text = runbook()
     block = text.split("```mermaid\n")[1].split("```")[0]
     assert block.startswith("flowchart")
     assert re.findall(r"subgraph (w\d+)\[", block) == ["w1", "w2", "w3"]
-    assert sorted(re.findall(r"^\s+(s\d+)\[", block, re.M)) == [f"s{i}" for i in range(1, 6)]
+    # steps that wait or are waited for get a node; the others are counted per wave
+    assert sorted(re.findall(r"^\s+(s\d+)\[", block, re.M)) == ["s1", "s3", "s5"]
+    assert '    w1x["and 1 more step that waits for no step"]' in block.splitlines()
+    assert '    w3x["and 1 more step that waits for no step"]' in block.splitlines()
     # media waits for search to leave 3021; search's from-temp waits for media to leave 3012.
     assert "  s1 --> s3" in block.splitlines()
     assert "  s3 --> s5" in block.splitlines()
@@ -192,14 +209,14 @@ def test_big_plan_gets_one_node_per_wave():
     block = render_mermaid(big_plan(steps_per_wave=30, waves=8))
     assert "subgraph" not in block
     assert re.findall(r"^\s+(b\d+)\[", block, re.M) == [f"b{i}" for i in range(8)]
-    assert "Wave 3<br/>30 steps: 30 move" in block
+    assert "Wave 3: 30 steps (30 move)" in block
 
 
 def test_plan_with_many_waves_bands_them():
     block = render_mermaid(big_plan(steps_per_wave=1, waves=1000))
     nodes = re.findall(r"^\s+(b\d+)\[", block, re.M)
     assert 1 < len(nodes) <= DIAGRAM_MAX_NODES
-    assert "Waves 1-25<br/>25 steps" in block
+    assert "Waves 1-25: 25 steps" in block
 
 
 def test_compact_diagram_links_waves_that_wait_on_each_other():
@@ -213,7 +230,7 @@ def test_compact_diagram_links_waves_that_wait_on_each_other():
 def test_empty_plan_renders():
     plan = Plan("greedy", PlanOptions(), (), Metrics(0, 0, 0, 0, 0, True, 0))
     text = runbook(plan)
-    assert "```mermaid" in text
+    assert "```mermaid" not in text  # no diagram, no caption
     assert "Nothing to do" in text
     assert "- [ ] " not in text
 
@@ -222,22 +239,21 @@ def test_describe_step_texts_per_kind():
     move = describe_step(STEPS[2], Scope.HOST)
     assert isinstance(move, StepText)
     assert move.title == "3. mana-media on dev: 3012 → 3021"
-    assert "`nc -z dev 3021 && ! nc -z dev 3012`" in move.verify
-    assert "reorg done 3" in move.verify
-    assert "back from 3021 to 3012" in move.rollback
+    assert "`nc -z -w 2 dev 3021 && ! nc -z -w 2 dev 3012`" in move.verify
+    assert "back to 3012 the same way" in move.rollback
     assert "clients" in move.change
-    assert "`! nc -z dev 3021`" in move.precheck
+    assert "`! nc -z -w 2 dev 3021`" in move.precheck
 
     retire = describe_step(STEPS[1], Scope.HOST)
-    assert "`! nc -z mac-mini 8100`" in retire.verify
-    assert "Stop vllm-voxtral on mac-mini" in retire.change
-    assert "8100" in retire.rollback
+    assert "`! nc -z -w 2 mac-mini 8100`" in retire.verify
+    assert "stop and disable it" in retire.change
+    assert "start it on 8100" in retire.rollback
 
     to_temp = describe_step(STEPS[0], Scope.HOST)
     assert "back from temp 39000 to 3021" in to_temp.rollback
 
     from_temp = describe_step(STEPS[4], Scope.HOST, original_port=3021)
-    assert "back from 3012 to temp 39000" in from_temp.rollback
+    assert "back to temp 39000" in from_temp.rollback
     assert "3021" in from_temp.rollback
 
 
@@ -253,6 +269,8 @@ def test_runbook_from_temp_rollback_names_original_port():
     assert "returns it to its original port 3021" in item
 
 
-def test_step_title_matches_task_item():
-    for s in STEPS:
-        assert f"- [ ] {step_title(s)}" in runbook()
+def test_step_title_names_the_host_and_the_runbook_its_heading():
+    assert step_title(STEPS[2]) == "3. mana-media on dev: 3012 → 3021"
+    assert step_title(STEPS[1]) == "2. vllm-voxtral on mac-mini: retire 8100 (stop it; frees the port)"
+    item = runbook().split("### Wave 2 on dev")[1]
+    assert item.lstrip().startswith("- [ ] 3. mana-media: 3012 → 3021")

@@ -57,7 +57,8 @@ def test_runbook_lists_every_line_per_step(planned):
     assert listed[:2] == ["docker-compose.macmini.yml:11", "docker-compose.macmini.yml:11"]
     assert "infra/prometheus/prometheus.yml:7" in listed and "infra/cloudflared/cloudflared-config.yml:4" in listed
     assert "docker-compose.macmini.yml:26" in listed  # mana-credits' MANA_AUTH_URL
-    assert "(for a step with no known line)" in text  # the generic list stays as the fallback
+    # every step has its lines and a source in the scanned table: no generic list of places
+    assert "Lines to edit: none known" not in text and "## Where a port is configured" not in text
 
 
 def test_patch_forward_then_back_is_byte_identical(planned):

@@ -76,13 +76,13 @@ def test_runbook_verify_does_not_expect_a_shared_old_port_to_be_free(fleet: Path
     # Before: "`nc -z dev 4002 && ! nc -z dev 4001`", which always fails while b keeps 4001.
     planned(fleet)
     text = (fleet / "plans" / "reorg.md").read_text()
-    moved_a = item(text, "a on dev: 4001 → 4002")
-    assert "! nc -z dev 4001" not in moved_a
-    assert "`nc -z dev 4002`" in moved_a and "stays held by b" in moved_a and "lsof" in moved_a
-    retired = item(text, "c on dev: retire 4005")
-    assert "! nc -z dev 4005" not in retired and "stays held by d" in retired
-    alone = item(text, "e on dev: 4010 → 4011")
-    assert "`nc -z dev 4011 && ! nc -z dev 4010`" in alone
+    moved_a = item(text, "a: 4001 → 4002")
+    assert "! nc -z -w 2 dev 4001" not in moved_a
+    assert "`nc -z -w 2 dev 4002`" in moved_a and "stays held by b" in moved_a
+    retired = item(text, "c: retire 4005")
+    assert "! nc -z -w 2 dev 4005" not in retired and "stays held by d" in retired
+    alone = item(text, "e: 4010 → 4011")
+    assert "`nc -z -w 2 dev 4011 && ! nc -z -w 2 dev 4010`" in alone
 
 
 def test_runbook_sharing_ends_when_the_other_binding_leaves():
@@ -97,9 +97,9 @@ def test_runbook_sharing_ends_when_the_other_binding_leaves():
     metrics = Metrics(moves=2, temp_moves=0, waves=2, lower_bound_moves=2, lower_bound_waves=1,
                       optimal=False, pairs_split=0)
     text = render_runbook(Plan("greedy", PlanOptions(), steps, metrics), instance, "demo", "demo.json")
-    assert "stays held by x" in item(text, "1. y on dev")
-    assert "`nc -z dev 5004 && ! nc -z dev 5001`" in item(text, "2. x on dev")
-    assert "nc -z dev 5002" not in text  # z has no step
+    assert "stays held by x" in item(text, "1. y:")
+    assert "`nc -z -w 2 dev 5004 && ! nc -z -w 2 dev 5001`" in item(text, "2. x:")
+    assert "nc -z -w 2 dev 5002" not in text  # z has no step
 
 
 def test_next_shows_the_same_sharing_aware_verify(fleet: Path):

@@ -118,15 +118,20 @@ def target(
 
 
 def with_temp_avoid(options: PlanOptions, hosts_in_fleet: Iterable[str], hosts: Path | None) -> PlanOptions:
-    """``options`` with the temp ports any host of the fleet avoids (its OS, hosts.csv reserved)."""
+    """``options`` with what hosts.csv says: the temp ports any host of the fleet avoids (its OS,
+    hosts.csv reserved), and each host's OS for the runbook's commands."""
     from dataclasses import replace
 
     from reorg.hostfacts import avoided_ports
 
     facts = load_facts(hosts)
     lo, hi = options.temp_ports
-    avoid = frozenset(avoided_ports(facts, hosts_in_fleet, lo, hi))
-    return replace(options, temp_avoid=avoid) if avoid else options
+    fleet = set(hosts_in_fleet)
+    avoid = frozenset(avoided_ports(facts, fleet, lo, hi))
+    host_os = tuple(sorted((h, f.os.value) for h, f in facts.items() if f.os is not None and h in fleet))
+    if avoid:
+        options = replace(options, temp_avoid=avoid)
+    return replace(options, host_os=host_os) if host_os else options
 
 
 # ---- port ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from itertools import groupby
 
 from reorg.escape import mermaid_label
 from reorg.model import Plan, Scope, Step, StepKind
-from reorg.render.steptext import step_title
+from reorg.render.steptext import port_change
 
 # Above this many steps a node per step is unreadable (and GitHub refuses big Mermaid
 # diagrams), so the runbook draws one node per wave instead, or per band of waves.
@@ -55,18 +55,27 @@ def step_dependencies(steps: tuple[Step, ...], scope: Scope) -> dict[tuple[int, 
     return dict(sorted(arrows.items()))
 
 
-def _mermaid_label(text: str) -> str:
-    """A quoted label; ``<br/>`` is the one piece of markup the diagram adds itself."""
-    return mermaid_label(text).replace("#lt;br/#gt;", "<br/>")
-
-
 def _kind_counts(steps: list[Step]) -> str:
     counts = [(k, sum(1 for s in steps if s.kind is k)) for k in StepKind]
     return ", ".join(f"{c} {k.value}" for k, c in counts if c)
 
 
+def node_label(step: Step) -> str:
+    """``s36 mana-media on dev: 3015 → 3011``: one line of plain text, starting with the node's id.
+
+    Never ``36. ...``: Mermaid 11.0-11.9 reads a label that looks like a Markdown list item as one
+    and draws "Unsupported markdown: list" instead of the text."""
+    return f"s{step.step} {step.service} on {step.host}: {port_change(step)}"
+
+
 def render_mermaid(plan: Plan) -> str:
-    """A ```mermaid flowchart of the waves and who waits for whom (compact for big plans)."""
+    """A ```mermaid flowchart of the waves and who waits for whom (compact for big plans).
+
+    Up to ``DIAGRAM_MAX_STEPS`` steps: a subgraph per wave holding a node for each step that
+    waits or is waited for, and one node counting the wave's other steps. Above: a node per wave,
+    or per band of waves, with the number of arrows between them. Labels are plain text in quotes
+    (``mermaid_label``), so they render alike in every Mermaid version.
+    """
     steps = plan.steps
     lines = ["```mermaid", "flowchart LR"]
     if not steps:
@@ -77,11 +86,17 @@ def render_mermaid(plan: Plan) -> str:
     for s in steps:
         waves.setdefault(s.wave, []).append(s)
     if len(steps) <= DIAGRAM_MAX_STEPS and len(arrows) <= DIAGRAM_MAX_EDGES:
+        linked = {n for pair in arrows for n in pair}
         for w, members in sorted(waves.items()):
-            lines.append(f"  subgraph w{w}[{_mermaid_label(f'Wave {w}')}]")
-            for s in members:
-                label = step_title(s).replace(f" on {s.host}: ", f" on {s.host}<br/>", 1)
-                lines.append(f"    s{s.step}[{_mermaid_label(label)}]")
+            lines.append(f"  subgraph w{w}[{mermaid_label(f'Wave {w}')}]")
+            shown = [s for s in members if s.step in linked]
+            for s in shown:
+                lines.append(f"    s{s.step}[{mermaid_label(node_label(s))}]")
+            rest = len(members) - len(shown)
+            if rest:
+                more = "more " if shown else ""
+                text = f"and {rest} {more}{'step that waits' if rest == 1 else 'steps that wait'} for no step"
+                lines.append(f"    w{w}x[{mermaid_label(text)}]")
             lines.append("  end")
         for (a, b), temp in arrows.items():
             lines.append(f"  s{a} {'-.->' if temp else '-->'} s{b}")
@@ -97,8 +112,8 @@ def render_mermaid(plan: Plan) -> str:
             members = [s for w in ws for s in waves[w]]
             name = f"Wave {ws[0]}" if len(ws) == 1 else f"Waves {ws[0]}-{ws[-1]}"
             noun = "step" if len(members) == 1 else "steps"
-            text = f"{name}<br/>{len(members)} {noun}: {_kind_counts(members)}"
-            lines.append(f"  b{band}[{_mermaid_label(text)}]")
+            text = f"{name}: {len(members)} {noun} ({_kind_counts(members)})"
+            lines.append(f"  b{band}[{mermaid_label(text)}]")
         wave_of = {s.step: s.wave for s in steps}
         links: dict[tuple[int, int], int] = {}
         for a, b in arrows:
@@ -109,3 +124,17 @@ def render_mermaid(plan: Plan) -> str:
             lines.append(f"  b{ba} -->|{count}| b{bb}")
     lines.append("```")
     return "\n".join(lines) + "\n"
+
+
+def diagram_caption(plan: Plan) -> str:
+    """What the diagram's arrows mean, naming only the kinds of arrow it draws ('' for none)."""
+    arrows = step_dependencies(plan.steps, plan.options.scope)
+    if not arrows:
+        return ""
+    banded = len(plan.steps) > DIAGRAM_MAX_STEPS or len(arrows) > DIAGRAM_MAX_EDGES
+    if banded:
+        return "An arrow A → B (with a count) means steps of B bind ports that steps of A free, so B waits for A."
+    text = "An arrow A → B means B binds a port that A frees, so B waits for A."
+    if any(arrows.values()):
+        text += " A dotted arrow joins a to-temp step to its from-temp step."
+    return text
