@@ -240,7 +240,7 @@ def test_describe_step_texts_per_kind():
     assert isinstance(move, StepText)
     assert move.title == "3. mana-media on dev: 3012 → 3021"
     assert "`nc -z -w 2 dev 3021 && ! nc -z -w 2 dev 3012`" in move.verify
-    assert "back to 3012 the same way" in move.rollback
+    assert "back from 3021 to 3012 the same way" in move.rollback
     assert "clients" in move.change
     assert "`! nc -z -w 2 dev 3021`" in move.precheck
 
