@@ -253,7 +253,7 @@ def test_describe_step_texts_per_kind():
     assert "back from temp 39000 to 3021" in to_temp.rollback
 
     from_temp = describe_step(STEPS[4], Scope.HOST, original_port=3021)
-    assert "back to temp 39000" in from_temp.rollback
+    assert "back from 3012 to temp 39000" in from_temp.rollback
     assert "3021" in from_temp.rollback
 
 
