@@ -129,6 +129,16 @@ def _waves_text(m: Metrics) -> str:
     return f"{_plural(m.waves, 'wave')} (bound {m.lower_bound_waves})"
 
 
+def _trade(row: Compared, best: Metrics, gain: str, cost: str) -> str:
+    """``pareto-w6: 6 waves (2 fewer) for 3 more moves``: what ``row`` gains on one figure
+    against ``best`` and pays on the other."""
+    m = row.plan.metrics
+    value = {"move": (m.moves, best.moves), "wave": (m.waves, best.waves)}
+    mine, theirs = value[gain]
+    paid = value[cost][0] - value[cost][1]
+    return f"{row.label}: {_plural(mine, gain)} ({theirs - mine} fewer) for {_plural(paid, 'more ' + cost)}"
+
+
 def recommend(rows: Sequence[Compared], prefer: Preference = Preference.MOVES) -> Recommendation | None:
     """The row to pick, by :func:`rule`, with a one-line reason; None when there is no row."""
     if not rows:
@@ -162,19 +172,19 @@ def recommend(rows: Sequence[Compared], prefer: Preference = Preference.MOVES) -
     if ties:
         reason += f"; equal to {', '.join(ties)} on every figure, taken as the first in the table"
     if prefer is Preference.MOVES:
-        other = min(rows, key=lambda r: _sort_key(r, Preference.WAVES))
-        om = other.plan.metrics
-        if om.waves < m.waves:
-            reason += (
-                f"; for a shorter window take {other.label}: {_plural(om.waves, 'wave')} "
-                f"({m.waves - om.waves} fewer) for {_plural(om.moves - m.moves, 'more move')}"
-            )
+        faster = [r for r in rows if r.plan.metrics.waves < m.waves]
+        if faster:  # the cheapest shorter window, and the shortest one
+            near = min(faster, key=lambda r: _sort_key(r, Preference.MOVES))
+            far = min(faster, key=lambda r: _sort_key(r, Preference.WAVES))
+            reason += "; for a shorter window take " + _trade(near, m, "wave", "move")
+            if far is not near:
+                reason += ", or for the shortest " + _trade(far, m, "wave", "move")
     else:
-        other = min(rows, key=lambda r: _sort_key(r, Preference.MOVES))
-        om = other.plan.metrics
-        if om.moves < m.moves:
-            reason += (
-                f"; for fewer restarts take {other.label}: {_plural(om.moves, 'move')} "
-                f"({m.moves - om.moves} fewer) for {_plural(om.waves - m.waves, 'more wave')}"
-            )
+        fewer = [r for r in rows if r.plan.metrics.moves < m.moves]
+        if fewer:  # the cheapest saving of restarts, and the fewest restarts
+            near = min(fewer, key=lambda r: _sort_key(r, Preference.WAVES))
+            far = min(fewer, key=lambda r: _sort_key(r, Preference.MOVES))
+            reason += "; for fewer restarts take " + _trade(near, m, "move", "wave")
+            if far is not near:
+                reason += ", or for the fewest " + _trade(far, m, "move", "wave")
     return Recommendation(best, reason)

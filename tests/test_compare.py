@@ -41,6 +41,10 @@ def assert_sound(result):
                 assert not dominated(mine, (g.plan.metrics.moves, g.plan.metrics.waves))
             beaten = any(dominated(mine, other) for other in points)
             assert r.on_front == (not beaten)
+    rec = result.recommendation
+    best = min((r.plan.metrics.moves, r.plan.metrics.waves, r.plan.metrics.temp_moves) for r in result.rows)
+    assert rec.row in result.rows and rec.row.on_front and verify(rec.row.plan, result.instance).ok
+    assert (rec.row.plan.metrics.moves, rec.row.plan.metrics.waves, rec.row.plan.metrics.temp_moves) == best
 
 
 def test_bundled_data():
@@ -271,3 +275,26 @@ def test_a_failed_strategy_is_a_json_row_with_its_reason_and_never_recommended(t
     assert out["front"] == [{"cap": None, "plans": ["greedy"]}]
     text = (tmp_path / "compare.md").read_text()
     assert "cpsat-moves: failed: cpsat found nothing (stand-in)" in text and "Take `greedy`" in text
+
+
+def test_recommendation_names_the_cheapest_and_the_shortest_trade():
+    rows = [row("slow", 10, 8), row("mid", 11, 6, temp=1), row("mid-late", 11, 7, temp=1), row("fast", 20, 2, temp=10)]
+    assert recommend(rows).reason.endswith(
+        "; for a shorter window take mid: 6 waves (2 fewer) for 1 more move, "
+        "or for the shortest fast: 2 waves (6 fewer) for 10 more moves"
+    )
+    assert recommend(rows, Preference.WAVES).reason.endswith(
+        "; for fewer restarts take mid: 11 moves (9 fewer) for 4 more waves, "
+        "or for the fewest slow: 10 moves (10 fewer) for 6 more waves"
+    )
+
+
+def test_what_each_plan_trades_counts_the_temp_moves_of_cycles():
+    # a 3-cycle: the fewest-moves plan needs one temp move, so "no temp port" would be false
+    from reorg.render import explain_trade
+
+    cyclic = row("cpsat-moves", 4, 4, temp=1, lb_moves=4, lb_waves=4)
+    text = explain_trade(cyclic, (cyclic,))
+    assert text.endswith("each binding that changes moves once, plus one temp move per cycle (1)")
+    plain = row("cpsat-moves", 3, 2, lb_moves=3, lb_waves=2)
+    assert explain_trade(plain, (plain,)).endswith("no temp port")

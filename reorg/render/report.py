@@ -310,8 +310,14 @@ def explain_trade(r: Compared, rows: tuple[Compared, ...]) -> str:
                 f"waves; the baseline and the CP-SAT hint")
     extra, saved = m.moves - base.moves, base.waves - m.waves
     if extra == 0 and saved == 0:
+        if m.moves > m.lower_bound_moves:
+            how = f"{m.temp_moves} temp move(s)"
+        elif m.temp_moves:
+            how = f"each binding that changes moves once, plus one temp move per cycle ({m.temp_moves})"
+        else:
+            how = "each binding that changes moves once, no temp port"
         return (f"fewest moves ({m.moves}, bound {m.lower_bound_moves}) in {m.waves} waves "
-                f"(bound {m.lower_bound_waves}): each binding that changes moves once, no temp port")
+                f"(bound {m.lower_bound_waves}): {how}")
     if extra > 0 and saved > 0:
         return f"{extra} extra temp move(s) save {saved} wave(s): {m.moves} moves in {m.waves} waves"
     return f"{m.moves} moves in {m.waves} waves ({extra:+d} moves, {-saved:+d} waves against the fewest-moves plan)"
