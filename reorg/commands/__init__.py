@@ -36,7 +36,6 @@ _HOMES = {
     "load_hosts": "reorg.commands.execution",
     "make_verified_plan": "reorg.commands.planning",
     "open_execution": "reorg.commands.execution",
-    "pareto_front": "reorg.commands.planning",
     "parse_step_list": "reorg.commands.execution",
     "patch": "reorg.commands.scanning",
     "plan": "reorg.commands.planning",
