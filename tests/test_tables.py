@@ -602,3 +602,52 @@ def test_bundled_and_managarten_names_are_valid(data_dir):
 
     rows = read_current(data_dir / "current.csv")
     assert all(name_problem(b.service) is None and name_problem(b.host) is None for b in rows)
+
+
+# ---- the quote-free fast path (issue 8: `reorg plan` on 10,000 bindings without importing pandas)
+
+_CELL = st.text(alphabet=st.sampled_from(list("ab1 -_.\t;|#é")), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.lists(_CELL, min_size=1, max_size=4),
+    rows=st.lists(st.lists(_CELL, min_size=0, max_size=5), max_size=6),
+    trailing=st.sampled_from(["", "\n", "\n\n"]),
+)
+def test_plain_cells_are_what_pandas_reads(header, rows, trailing):
+    """Quote-free text: the fast path gives pandas' cells exactly, or leaves the text to pandas."""
+    from reorg.tables import _pandas_cells, _plain_cells
+
+    text = "\n".join([",".join(header), *(",".join(r) for r in rows)]) + trailing
+    if not text.strip():
+        return
+    plain = _plain_cells(text)
+    try:
+        expected = _pandas_cells("t.csv", text)
+    except ReorgError:
+        assert plain is None  # too many cells on a row: pandas names the line
+        return
+    if plain is not None:
+        # blank rows are dropped after this; what must agree is every row that is kept, in order
+        # with its line, and the header
+        kept = [(k, r) for k, r in enumerate(plain) if any(c.strip() for c in r)]
+        assert plain[0] == expected[0]
+        assert kept == [(k, r) for k, r in enumerate(expected) if any(c.strip() for c in r)]
+
+
+def test_plain_cells_leave_quotes_and_long_rows_to_pandas():
+    from reorg.tables import _plain_cells
+
+    assert _plain_cells('service,host,port\n"a,b",h1,1\n') is None
+    assert _plain_cells("service,host,port\na,h1,1,extra\n") is None
+    assert _plain_cells("service,host,port\na,h1\n\nb,h2,2") == [
+        ["service", "host", "port"], ["a", "h1", ""], ["", "", ""], ["b", "h2", "2"],
+    ]
+
+
+def test_plain_and_pandas_paths_read_a_table_alike(write_csv):
+    """The same bindings, lines included, whether a quote sends the file to pandas or not."""
+    plain = write_csv("current.csv", "service,host,port,note\n\na,h1,3001,x\nb,h1,3002\n")
+    quoted = write_csv("current2.csv", 'service,host,port,note\n\na,h1,3001,"x"\nb,h1,3002\n')
+    assert read_current(plain) == read_current(quoted)

@@ -46,8 +46,6 @@ from reorg.problem import (
 )
 from reorg.render import render_compare_markdown
 from reorg.safeio import read_bytes
-from reorg.scan.patch import lines_per_step
-from reorg.scan.table import read_references
 from reorg.tables import load_inputs, load_instance
 from reorg.verify import verify
 
@@ -151,12 +149,20 @@ def plan(
     reading = deadline.elapsed()
     instance = load_instance(current, target)
     options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
-    rows = read_references(refs) if refs is not None else None
+    rows = None
+    if refs is not None:  # the scan package only when asked: 0.1-0.3 s of imports
+        from reorg.scan.table import read_references
+
+        rows = read_references(refs)
     reading = deadline.elapsed() - reading
     planning = deadline.until(reserve_seconds(len(instance.bindings), reading))
     result, problem, seconds = make_verified_plan(instance, options, strategy, progress, planning)
     refuse_replacing_executed_plan(result, instance, out, name)
-    edits = lines_per_step(result, rows) if rows is not None else None
+    edits = None
+    if rows is not None:
+        from reorg.scan.patch import lines_per_step
+
+        edits = lines_per_step(result, rows)
     paths = write_plan_files(result, instance, out, name, edits=edits)
     return PlanResult(result, instance, problem, tuple(paths), seconds)
 

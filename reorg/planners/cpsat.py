@@ -29,15 +29,15 @@ proven and how far it is from the bounds.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from reorg.model import Objective, PairMode, Plan, ReorgError, StepKind
+from reorg.model import Objective, PairMode, Plan, ReorgError, Step, StepKind
 from reorg.planners import make_plan
 from reorg.planners.budget import Deadline
+from reorg.planners.parts import Clock, Infeasible, Schedule, Sub
 from reorg.planners.schedule import compress, list_schedule, pack, pool_overflows, schedule_steps
-from reorg.planners.wavemodel import Clock, Infeasible, Schedule, Sub, WaveModel
 from reorg.problem import (
     Problem,
     cyclic_components,
@@ -75,6 +75,14 @@ def plan_cpsat(
     clock = Clock(deadline)
     total = opts.time_limit * share
     greedy = greedy or greedy_or_none(problem, deadline)
+    if greedy is not None and wave_budget is None:
+        # The greedy plan in fewer waves often meets the lower bounds of the objective already
+        # (the generated fleets do: chains and cycles): then no plan is better, and no model is
+        # built (nor ortools imported).
+        packed = make_plan(problem, "cpsat", schedule_steps(problem, greedy_schedule(problem, greedy)))
+        if packed.metrics.optimal:
+            say("cpsat: the greedy plan in fewer waves meets the lower bounds; no model needed")
+            return packed
     hints = _hints_from_steps(problem, greedy.steps) if greedy else {}
     build = _SubBuilder(problem, clock)
 
@@ -138,7 +146,19 @@ def _with_time_note(plan: Plan, clock: Clock, time_limit: float) -> Plan:
     return replace(plan, notes=plan.notes + (note,))
 
 
-def _plan(problem, say, wave_budget, greedy, deadline, share, clock, hints, build, limit, total) -> Plan:
+def _plan(
+    problem: Problem,
+    say: Progress,
+    wave_budget: int | None,
+    greedy: Plan | None,
+    deadline: Deadline | None,
+    share: float,
+    clock: Clock,
+    hints: dict[int, tuple[int, int]],
+    build: _SubBuilder,
+    limit: Callable[[tuple[int, ...]], float],
+    total: float,
+) -> Plan:
     opts = problem.options
     comps = problem.components
     if wave_budget is not None or opts.objective is Objective.MOVES:
@@ -254,7 +274,7 @@ def _worse(plan: Plan, other: Plan, objective: Objective) -> bool:
     return (a.waves, a.moves, a.pairs_split) > (b.waves, b.moves, b.pairs_split)
 
 
-def _hints_from_steps(problem: Problem, steps) -> dict[int, tuple[int, int]]:
+def _hints_from_steps(problem: Problem, steps: Iterable[Step]) -> dict[int, tuple[int, int]]:
     """(leave, arrive) waves per mover, read from a plan's steps."""
     index = {problem.goals[i].key: i for i in problem.movers}
     leave: dict[int, int] = {}
@@ -343,6 +363,8 @@ def _solve_component(
     else:
         lower["waves"] = lower["waves_any"]
     horizon = budget or max(hint.waves if hint else 2 * len(sub.nodes) + 2, lower.get("waves", 1))
+    from reorg.planners.wavemodel import WaveModel  # ortools: only once a model is needed
+
     wm = WaveModel(sub, horizon, limit, clock=clock)
     try:
         sched = wm.solve(stages, opts.pairs, hint, lower, budget)
@@ -352,7 +374,7 @@ def _solve_component(
         if fallback is None or (budget is not None and fallback.waves > budget):
             raise _OutOfTime() from None
         return Schedule(dict(fallback.arrive), dict(fallback.leave), False)
-    if key is not None:
+    if key is not None and shape is not None:
         cache[key] = (shape[1], sched)
     return sched
 
@@ -383,6 +405,8 @@ def _describe(sub: Sub) -> str:
 
 def _explain(sub: Sub, problem: Problem, limit: float, clock: Clock | None) -> ReorgError:
     """Name the rules in conflict, from an assumption core, and what would fix each."""
+    from reorg.planners.wavemodel import WaveModel
+
     horizon = 2 * len(sub.nodes) + 2
     wm = WaveModel(sub, horizon, max(limit, MIN_SOLVE), enforce=True, clock=clock)
     rules = wm.explain(problem.options.pairs)
@@ -468,6 +492,8 @@ def _merge(
                 lower["waves"] = lower["waves_any"] = bound  # bound for exactly these moves
     else:
         lower["waves"] = lower_bound_waves_any(problem)
+    from reorg.planners.wavemodel import WaveModel
+
     wm = WaveModel(sub, listed.waves, limit, clock=build.clock)
     try:
         return wm.solve(stages, opts.pairs, listed, lower)

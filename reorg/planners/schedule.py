@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from reorg.model import PairMode, ReorgError, Step, StepKind
-from reorg.planners.wavemodel import Schedule
+from reorg.planners.parts import Schedule
 from reorg.problem import Problem, pair_groups
 
 
