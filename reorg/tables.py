@@ -88,6 +88,8 @@ def _plain_cells(text: str) -> list[list[str]] | None:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
+    if not lines[0].strip():  # a blank first line: pandas says what it makes of it
+        return None
     width = lines[0].count(",")
     rows = [line.split(",") for line in lines]
     for row in rows:
