@@ -20,13 +20,21 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reorg.hostfacts import HostFacts, avoid_reason, avoided
-from reorg.model import Binding, Goal, Instance, Range, ReorgError, Scope, TargetRow
+from reorg.model import Binding, Goal, Instance, Range, ReorgError, Reservation, Scope, TargetRow
 from reorg.problem import find_conflicts
 from reorg.tables import collect_pairs, resolve_goals
+
+if TYPE_CHECKING:  # planners.assign imports ortools: loaded when a target is made
+    from reorg.planners.assign import Capacity, Slot
+
+Key = tuple[str, str]  # (service, host)
+Fixed = dict[Key, int | None]  # pinned or unranged bindings -> their final port (None: retired)
+Pairs = tuple[tuple[str, str], ...]  # (frontend, backend)
 
 TARGET_COLUMNS = ("service", "port", "host", "category", "pair", "note")
 
@@ -109,7 +117,7 @@ def spans_by_category(ranges: tuple[Range, ...]) -> dict[str, list[Range]]:
     return out
 
 
-def row_for(binding: Binding, rows_by_key: dict[Any, Any]) -> TargetRow | None:
+def row_for(binding: Binding, rows_by_key: dict[tuple[str, str | None], TargetRow]) -> TargetRow | None:
     return rows_by_key.get((binding.service, binding.host)) or rows_by_key.get((binding.service, None))
 
 
@@ -153,6 +161,7 @@ def make_target(
     for r in reservations:
         reserved[(r.host or "*", r.port)].add(r.service)
     hosts = sorted({b.host for b in bindings})
+    host_set = set(hosts)
 
     def blocked(service: str, host: str, port: int) -> str | None:
         """Why ``service`` may not end on ``port`` of ``host`` because of fixed things."""
@@ -167,39 +176,47 @@ def make_target(
                 return f"reserved for {', '.join(others)}"
         return None
 
-    # what each host avoids, as sets per category (computed once: domains are built per binding)
-    strict_of: dict[tuple[str, str], set[int]] = {}
-    soft_of: dict[tuple[str, str], set[int]] = {}
-    blocked_of: dict[tuple[str, str], dict[int, set[str]]] = {}  # ports someone else may hold
+    # per (host, category): the ports nobody claims and no avoid rule forbids (shared by every
+    # binding there), and the claimed or soft-avoided ports a binding may still take
+    base_of: dict[tuple[str, str], tuple[int, ...]] = {}
+    special_of: dict[tuple[str, str], dict[int, tuple[frozenset[str], bool]]] = {}
 
-    def sets_for(host: str, category: str):
+    def sets_for(host: str, category: str) -> tuple[tuple[int, ...], dict[int, tuple[frozenset[str], bool]]]:
         key = (host, category)
-        if key not in strict_of:
-            strict, soft, claims = set(), set(), defaultdict(set)
+        if key not in base_of:
+            strict: set[int] = set()
+            soft: set[int] = set()
+            claims: dict[int, set[str]] = defaultdict(set)
+            ports: set[int] = set()
+            spans = avoided(facts.get(host))
             for r in by_category[category]:
-                for span in avoided(facts.get(host)):
-                    ports = range(max(r.start, span.start), min(r.end, span.end) + 1)
-                    (strict if span.strict else soft).update(ports)
-                for p in range(r.start, r.end + 1):
-                    where = [(host, p)] if scope is Scope.HOST else [("*", p)]
-                    for k in where:
-                        claims[p] |= held.get(k, set())
-                    for k in ((host, p), ("*", p)) if scope is Scope.HOST else [("*", p)] + [(h, p) for h in hosts]:
-                        claims[p] |= reserved.get(k, set())
-            strict_of[key], soft_of[key], blocked_of[key] = strict, soft, {p: c for p, c in claims.items() if c}
-        return strict_of[key], soft_of[key], blocked_of[key]
+                ports.update(range(r.start, r.end + 1))
+                for span in spans:
+                    covered = range(max(r.start, span.start), min(r.end, span.end) + 1)
+                    (strict if span.strict else soft).update(covered)
+            for (where, port), services in held.items():
+                if port in ports and where == (host if scope is Scope.HOST else "*"):
+                    claims[port] |= services
+            for (where, port), services in reserved.items():
+                if port in ports and (where in (host, "*") or (scope is Scope.GLOBAL and where in host_set)):
+                    claims[port] |= services
+            special: dict[int, tuple[frozenset[str], bool]] = {}
+            for port in (set(claims) | soft) - strict:
+                special[port] = (frozenset(claims.get(port, ())), port in soft)
+            base_of[key] = tuple(sorted(ports - strict - soft - set(claims)))
+            special_of[key] = special
+        return base_of[key], special_of[key]
 
     slots = []
     for b in slot_bindings:
-        strict, soft, claims = sets_for(b.host, b.category)
-        domain = sorted({
-            p
-            for r in by_category[b.category]
-            for p in range(r.start, r.end + 1)
-            if not (claims.get(p, set()) - {b.service}) and p not in strict and (p not in soft or p == b.port)
-        })
-        slots.append(Slot(b.service, b.host, b.port, tuple(domain), options.host_weights.get(b.host, 1)))
-    capacities = _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, options)
+        base, special = sets_for(b.host, b.category)
+        extra = [
+            p for p, (claimants, soft) in special.items()
+            if not (claimants - {b.service}) and (not soft or p == b.port)
+        ]
+        domain = tuple(sorted(base + tuple(extra))) if extra else base
+        slots.append(Slot(b.service, b.host, b.port, domain, options.host_weights.get(b.host, 1)))
+    capacities = _capacities(bindings, fixed, reservations, ranges, facts, options)
     _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, reservations, facts, options)
     index = {(s.service, s.host): i for i, s in enumerate(slots)}
     final_fixed = {k: p for k, p in fixed.items() if p is not None}
@@ -235,10 +252,14 @@ def make_target(
             f"no target exists for {shown}: CP-SAT proved their ranges cannot hold them together "
             "with the pins, reservations and --spare; free ports in their ranges or pin some elsewhere"
         )
-    placed = {(slots[i].service, slots[i].host): p for i, p in enumerate(result.ports)}
-    final = {**fixed, **placed}
+    placed: dict[Key, int] = {}
+    for i, port in enumerate(result.ports):
+        if port is None:  # only an infeasible component leaves a slot without a port
+            raise RuntimeError(f"slot {slots[i].service}@{slots[i].host} without a port: a bug")
+        placed[(slots[i].service, slots[i].host)] = port
+    final: Fixed = {**fixed, **placed}
     rows = _rows(bindings, pins, placed, pairs)
-    _validate(bindings, rows, final, by_category, pins, scope)
+    _validate(bindings, rows, final, scope)
     decisions = _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, facts)
     figures = target_figures(bindings, final, pairs, ranges, options.pair_digits, options.host_weights)
     return TargetResult(
@@ -250,7 +271,9 @@ def make_target(
     )
 
 
-def _explain_fixed_conflicts(bindings, fixed, reservations, scope: Scope) -> None:
+def _explain_fixed_conflicts(
+    bindings: tuple[Binding, ...], fixed: Fixed, reservations: tuple[Reservation, ...], scope: Scope
+) -> None:
     """Pins (and unranged bindings) that cannot all hold: one line naming them."""
     goals = tuple(
         Goal(b.service, b.host, b.port, fixed[b.key]) for b in bindings if b.key in fixed
@@ -265,7 +288,10 @@ def _explain_fixed_conflicts(bindings, fixed, reservations, scope: Scope) -> Non
         )
 
 
-def _blocked_set(host, lo, hi, bindings, fixed, reservations, facts, scope) -> dict[int, str]:
+def _blocked_set(
+    host: str | None, lo: int, hi: int, bindings: tuple[Binding, ...], fixed: Fixed,
+    reservations: tuple[Reservation, ...], facts: dict[str, HostFacts],
+) -> dict[int, str]:
     """Ports of lo..hi no placed binding may count as free on ``host`` (None: the fleet)."""
     out: dict[int, str] = {}
     for b in bindings:
@@ -276,14 +302,16 @@ def _blocked_set(host, lo, hi, bindings, fixed, reservations, facts, scope) -> d
         if lo <= r.port <= hi and (host is None or r.host in (None, host)):
             out.setdefault(r.port, f"reserved for {r.service}")
     for h in ([host] if host is not None else sorted(facts)):
-        for p in range(lo, hi + 1):
-            why = avoid_reason(facts, h, p)
-            if why and p not in out:
-                out[p] = why
+        for span in avoided(facts.get(h)):  # what avoid_reason says of each port, span by span
+            for p in range(max(lo, span.start), min(hi, span.end) + 1):
+                out.setdefault(p, span.why)
     return out
 
 
-def _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, options: TargetOptions):
+def _capacities(
+    bindings: tuple[Binding, ...], fixed: Fixed, reservations: tuple[Reservation, ...], ranges: tuple[Range, ...],
+    facts: dict[str, HostFacts], options: TargetOptions,
+) -> tuple[Capacity, ...]:
     from reorg.planners.assign import Capacity
 
     if options.spare <= 0:
@@ -292,7 +320,7 @@ def _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, opt
     hosts = sorted({b.host for b in bindings}) if options.scope is Scope.HOST else [None]
     for r in ranges:
         for host in hosts:
-            blocked = _blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts, options.scope)
+            blocked = _blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts)
             limit = (r.end - r.start + 1) - len(blocked) - options.spare
             label = f"{r.category} {r.start}-{r.end}" + (f" on {host}" if host else "")
             caps.append(Capacity(host, r.start, r.end, limit, label, frozenset(blocked)))
@@ -306,24 +334,31 @@ def _capacities(bindings, fixed, reservations, ranges, facts, slot_bindings, opt
     return tuple(caps)
 
 
-def _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, reservations, facts, options) -> None:
+def _explain_ranges(
+    slot_bindings: list[Binding], slots: list[Slot], capacities: tuple[Capacity, ...], ranges: tuple[Range, ...],
+    fixed: Fixed, bindings: tuple[Binding, ...], reservations: tuple[Reservation, ...],
+    facts: dict[str, HostFacts], options: TargetOptions,
+) -> None:
     """A range too small for what wants it: which range, how many want it, how many slots, who blocks."""
-    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for i, b in enumerate(slot_bindings):
         key = (b.category, b.host) if options.scope is Scope.HOST else (b.category, None)
         groups[key].append(i)
-    limits: dict[tuple[Any, ...], int] = defaultdict(int)  # (category, host) -> --spare capacity left for placements
+    limits: dict[tuple[str, str | None], int] = defaultdict(int)  # (category, host) -> --spare capacity left for placements
     for cap in capacities:
         for r in ranges:
             if (r.start, r.end) == (cap.lo, cap.hi):
                 limits[(r.category, cap.host)] += cap.limit
     for (category, host), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        union = set().union(*(slots[i].domain for i in members))
+        distinct = {id(slots[i].domain): slots[i].domain for i in members}  # most share one tuple
+        union: set[int] = set().union(*distinct.values())
         want = len({slot_bindings[i].service for i in members}) if host is None else len(members)
         spans = [r for r in ranges if r.category == category]
+        if want <= len(union) and options.spare <= 0:
+            continue
         blockers: dict[int, str] = {}
         for r in spans:
-            blockers.update(_blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts, options.scope))
+            blockers.update(_blocked_set(host, r.start, r.end, bindings, fixed, reservations, facts))
         # a binding that ends on a port already counted as taken (a system port it listens on, a
         # port reserved for itself, a port another host avoids under --scope global) leaves the
         # free ports as they were: at most one binding (one service on the fleet) per such port
@@ -346,7 +381,7 @@ def _explain_ranges(slot_bindings, slots, capacities, ranges, fixed, bindings, r
         )
 
 
-def _rows(bindings, pins, placed, pairs) -> tuple[TargetRow, ...]:
+def _rows(bindings: tuple[Binding, ...], pins: tuple[TargetRow, ...], placed: dict[Key, int], pairs: Pairs) -> tuple[TargetRow, ...]:
     """The pins as they were, then one row per placed or unranged service (host rows if it differs)."""
     pinned_keys = {(t.service, t.host) for t in pins}
     pair_of = dict(pairs)  # frontend -> backend (the first, sorted)
@@ -379,7 +414,7 @@ def _note(members: list[Binding], port: int) -> str:
     return f"reorg target: was {'/'.join(str(p) for p in was)}"
 
 
-def _validate(bindings, rows, final, by_category, pins, scope) -> None:
+def _validate(bindings: tuple[Binding, ...], rows: tuple[TargetRow, ...], final: Fixed, scope: Scope) -> None:
     """Outside the solver: the rows resolve to ``final``, pins hold, nothing conflicts, ranges hold."""
     goals, reservations = resolve_goals(bindings, rows)
     for g in goals:
@@ -390,7 +425,11 @@ def _validate(bindings, rows, final, by_category, pins, scope) -> None:
         raise RuntimeError(f"the computed target has a conflict: {conflicts[0].message}")
 
 
-def _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, facts) -> tuple[Decision, ...]:
+def _decisions(
+    bindings: tuple[Binding, ...], pin_of: dict[tuple[str, str | None], TargetRow], fixed: Fixed,
+    placed: dict[Key, int], pairs: Pairs, by_category: dict[str, list[Range]],
+    blocked: Callable[[str, str, int], str | None], facts: dict[str, HostFacts],
+) -> tuple[Decision, ...]:
     out = []
 
     def final_port(service: str, host: str) -> int | None:
@@ -421,16 +460,18 @@ def _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, fac
         if not any(r.start <= b.port <= r.end for r in spans):
             why = f"{b.port} is outside {b.category} {text}"
         else:
-            why = blocked(b.service, b.host, b.port) or avoid_reason(facts, b.host, b.port, b.port)
-            if why:
-                why = f"{b.port} is {why}"
+            reason = blocked(b.service, b.host, b.port) or avoid_reason(facts, b.host, b.port, b.port)
+            if reason:
+                why = f"{b.port} is {reason}"
             else:
                 rivals = sorted(s for s in final_at.get((b.host, b.port), []) if s != b.service)
-                partners = sorted(
-                    f"{other} {final_port(other, b.host)}" for front, back in pairs
-                    for other in ((back,) if front == b.service else (front,) if back == b.service else ())
-                    if final_port(other, b.host) is not None and final_port(other, b.host) % 10 != b.port % 10
-                )
+                partners = []
+                for front, back in pairs:
+                    other = back if front == b.service else front if back == b.service else None
+                    theirs = final_port(other, b.host) if other is not None else None
+                    if theirs is not None and theirs % 10 != b.port % 10:
+                        partners.append(f"{other} {theirs}")
+                partners.sort()
                 why = (f"{b.port} goes to {', '.join(rivals)}" if rivals
                        else f"{b.port} does not share the last digit of {', '.join(partners)}" if partners
                        else f"{b.port} was shared with another binding of {b.service} or a lower port was free")
@@ -438,7 +479,10 @@ def _decisions(bindings, pin_of, fixed, placed, pairs, by_category, blocked, fac
     return tuple(sorted(out))
 
 
-def target_figures(bindings, final, pairs, ranges, pair_digits: int, weights: dict[str, int] | None = None) -> Figures:
+def target_figures(
+    bindings: tuple[Binding, ...], final: Fixed, pairs: Pairs, ranges: tuple[Range, ...], pair_digits: int,
+    weights: dict[str, int] | None = None,
+) -> Figures:
     """Figures of a complete target given as (service, host) -> final port (None retires)."""
     weights = weights or {}
     by_category = spans_by_category(ranges)
@@ -457,12 +501,16 @@ def target_figures(bindings, final, pairs, ranges, pair_digits: int, weights: di
             same = fp % mod == bp % mod
             matched += same
             judged += (not same) and fp // 100 == 50 and bp // 100 == 30
-    ranged = [b for b in bindings if by_category.get(b.category) and final[b.key] is not None]
-    in_range = sum(1 for b in ranged if any(r.start <= final[b.key] <= r.end for r in by_category[b.category]))
+    ranged: list[tuple[Binding, int]] = []
     ports_of: dict[str, set[int]] = defaultdict(set)
     for b in bindings:
-        if final[b.key] is not None:
-            ports_of[b.service].add(final[b.key])
+        port = final[b.key]
+        if port is None:
+            continue
+        ports_of[b.service].add(port)
+        if by_category.get(b.category):
+            ranged.append((b, port))
+    in_range = sum(1 for b, port in ranged if any(r.start <= port <= r.end for r in by_category[b.category]))
     return Figures(
         bindings=len(bindings),
         changed=changed,
@@ -477,6 +525,6 @@ def target_figures(bindings, final, pairs, ranges, pair_digits: int, weights: di
     )
 
 
-def final_ports(bindings, rows) -> dict[tuple[str, str], int | None]:
+def final_ports(bindings: tuple[Binding, ...], rows: tuple[TargetRow, ...]) -> Fixed:
     goals, _ = resolve_goals(bindings, rows)
     return {g.key: g.to_port for g in goals}
