@@ -298,3 +298,23 @@ def test_what_each_plan_trades_counts_the_temp_moves_of_cycles():
     assert text.endswith("each binding that changes moves once, plus one temp move per cycle (1)")
     plain = row("cpsat-moves", 3, 2, lb_moves=3, lb_waves=2)
     assert explain_trade(plain, (plain,)).endswith("no temp port")
+
+
+def test_compare_md_parses_as_markdown_with_the_recommendation_first(tmp_path):
+    from markdown_it import MarkdownIt
+
+    commands.compare(DATA / "current.csv", DATA / "target.csv", PlanOptions(), list(Candidate), [None, 5],
+                     out=tmp_path)
+    tokens = MarkdownIt("commonmark").enable("table").parse((tmp_path / "compare.md").read_text())
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["Plan comparison", "Recommendation", "Plans", "Moves versus waves",
+                        "What each plan trades"]
+    fences = [t for t in tokens if t.type == "fence"]
+    # the table, then a chart for the no-cap front (43/4, 44/3); cap 5's front is one point (43/9)
+    assert [f.info for f in fences] == ["", "mermaid"]
+    assert fences[0].content.splitlines()[0].split()[3:9] == [
+        "moves", "moves-lb", "moves-gap", "waves", "waves-lb", "waves-gap"]
+    assert sum(t.type == "table_open" for t in tokens) == 2  # the front of each cap
+    second_heading = [i for i, t in enumerate(tokens) if t.type == "heading_open"][1]
+    first_paragraph = next(t for t in tokens[second_heading:] if t.type == "inline" and t.content.startswith("Take"))
+    assert first_paragraph.content.startswith("Take `cpsat-moves`: the fewest moves")
