@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -32,12 +35,107 @@ from reorg.model import (
 )
 from reorg.safeio import parse_int, shorten
 
+if TYPE_CHECKING:  # imported on use: `reorg --help` and `status` stay light (tests/test_lazy_imports.py)
+    from reorg.execution import BatchReport, StepReport
+    from reorg.planners.budget import Deadline
+
+# Every command's --help ends with examples (a test walks every command and parses each one).
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "reorg": (
+        ("reorg check", "what is wrong now and with the target"),
+        ("reorg plan", "the verified runbook in plans/"),
+        ("reorg next --here dev", "then run it one step at a time"),
+        ("reorg status", "where the migration stands"),
+    ),
+    "hosts": (
+        ("reorg hosts init", "plans/hosts.csv with every host of the plan, to fill in"),
+    ),
+    "check": (
+        ("reorg check", "the bundled tables: exit 1 when problems are found"),
+        ("reorg check --scope global --json", "a port used on two hosts is a problem too; JSON"),
+        ("reorg check --scan . --map 'infra/**=mac-mini'", "a checkout: collisions, dangling references, drift"),
+    ),
+    "plan": (
+        ("reorg plan", "plans/reorg.md and plans/reorg.json from data/"),
+        ("reorg plan --objective waves --max-per-wave 10 --name fast", "fewest waves, at most 10 steps each"),
+        ("reorg plan --json --detailed-exitcode", "a machine summary; exit 0 nothing to do, 2 steps to run"),
+    ),
+    "compare": (
+        ("reorg compare", "every strategy side by side"),
+        ("reorg compare --strategies greedy,cpsat-moves --out plans/compare", "two of them, each plan written"),
+    ),
+    "target": (
+        ("reorg target --pins data/pins.csv --out data/target.csv", "complete a target from the ranges"),
+        ("reorg target --spare 2 --host-weight mac-mini=10", "keep 2 ports free per range; production moves cost more"),
+    ),
+    "port": (
+        ("reorg port mana-notes --category app-server", "the lowest free port of the range"),
+        ("reorg port mana-notes-web --category web --pair mana-notes --host dev --add", "and append the row"),
+    ),
+    "doc": (
+        ("reorg doc --out docs/PORT_SCHEMA.md", "write the schema document"),
+        ("reorg doc --check docs/PORT_SCHEMA.md", "exit 1 when it is out of date (CI)"),
+    ),
+    "status": (
+        ("reorg status", "where the migration stands; exit 1 while a step is failed"),
+        ("reorg status --plan plans/compare/greedy.json --json", "another plan, as JSON"),
+    ),
+    "next": (
+        ("reorg next --here dev", "the first open step, pre-checked and recorded as started"),
+        ("reorg next 20 --host mac-mini", "a chosen open step"),
+    ),
+    "done": (
+        ("reorg done", "post-check and record the started step"),
+        ("reorg done 3-9,12", "several steps, each post-checked"),
+        ("reorg done --wave 1 --host dev", "every remaining step of wave 1 on dev"),
+    ),
+    "undo": (
+        ("reorg undo --preview", "show the rollback of the last done step"),
+        ("reorg undo --yes", "record it without asking (scripts)"),
+    ),
+    "history": (
+        ("reorg history", "every event of the journal"),
+        ("reorg history --json", "as JSON"),
+    ),
+    "reset": (
+        ("reorg reset", "move the journal aside (asks when steps are done)"),
+        ("reorg reset --yes --plan plans/compare/greedy.json", "without asking"),
+    ),
+    "state": (
+        ("reorg state --at now", "where the hosts are now, on stdout"),
+        ("reorg state --at end --out data/current.csv", "after the last step: then `reorg check` is clean"),
+    ),
+    "init": (
+        ("reorg hosts init", "plans/hosts.csv with every host of the plan, to fill in"),
+        ("reorg hosts init --out /tmp/hosts.csv", "somewhere else"),
+    ),
+    "scan": (
+        ("reorg scan . --out scan", "current.csv and references.csv from this checkout"),
+        ("reorg scan . --map 'docker-compose.macmini.yml=mac-mini' --diff data/current.csv", "with a host map, compared"),
+    ),
+    "patch": (
+        ("reorg patch 3", "the diff of step 3's port literals"),
+        ("reorg patch 3 --write", "apply it"),
+        ("reorg patch 3 --reverse --write", "undo it"),
+    ),
+}
+
+
+def examples(name: str) -> str:
+    """The epilog of ``name``'s help: its examples, one a line, kept as written ("\\b")."""
+    width = max(len(command) for command, _ in EXAMPLES[name])
+    rows = "\n".join(f"  {command:<{width}}  # {what}" for command, what in EXAMPLES[name])
+    return f"\b\nExamples:\n{rows}"
+
+
 app = typer.Typer(
     add_completion=True,  # `reorg --install-completion` / `--show-completion` (bash, zsh, fish, PowerShell)
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     help="Plan and run port reorganisations without two services ever fighting over a port.",
+    epilog=examples("reorg"),
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 CURRENT = typer.Option(Path("data/current.csv"), "--current", help="Where each service listens now.")
@@ -59,6 +157,7 @@ def show(text: str, nl: bool = True) -> None:
     """Print a rendered report: names and notes with ANSI escapes or other control characters
     show as ``\\x1b...`` instead of acting on the terminal (reorg.escape.terminal_text)."""
     typer.echo(terminal_text(text), nl=nl)
+
 
 
 # ---- check (issue 2) -------------------------------------------------------------------------
@@ -95,8 +194,8 @@ def _commands(
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn ``ReorgError`` into ``error: ...`` and exit 2 inside a command.
+def user_errors(code: int = 2) -> Iterator[None]:
+    """Turn ``ReorgError`` into ``error: ...`` and exit ``code`` (2) inside a command.
 
     ``main()`` does the same, but typer's CliRunner calls the app directly, so each command
     wraps its work in this to behave the same in tests.
@@ -104,10 +203,10 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ReorgError as exc:
-        fail(str(exc))
+        fail(str(exc), code)
 
 
-@app.command("check")
+@app.command("check", epilog=examples("check"))
 def check_command(
     ctx: typer.Context,
     current: Path = CURRENT,
@@ -136,7 +235,10 @@ def check_command(
     are compared with the scan too.
     """
     if scan_root is not None:
-        explicit = lambda name: ctx.get_parameter_source(name).name != "DEFAULT"  # noqa: E731
+        def explicit(name: str) -> bool:
+            source = ctx.get_parameter_source(name)
+            return source is not None and source.name != "DEFAULT"
+
         check_scan_command(
             scan_root, current if explicit("current") else None, target if explicit("target") else None,
             maps, dev_host, excludes, baseline, write_baseline, json_output,
@@ -167,7 +269,9 @@ NAME = typer.Option("reorg", "--name", help="File name of the plan, without exte
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Also send the CP-SAT solver log to stderr (progress lines always go there).")
 
 
-def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) -> PlanOptions:
+def plan_options(
+    scope: Scope, temp_ports: str, max_per_wave: int | None, pairs: PairMode, objective: Objective, time_limit: float
+) -> PlanOptions:
     try:
         pool = parse_port_range(temp_ports)
     except ReorgError:
@@ -191,7 +295,7 @@ def plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit) 
 _PROCESS_STARTED: float | None = None  # set by main(): the monotonic time the process started
 
 
-def command_deadline(time_limit: float):
+def command_deadline(time_limit: float) -> Deadline:
     """The whole command's --time-limit: from the process start when run as ``reorg`` (the
     interpreter's start-up and imports count), else from now (an app invoked in-process)."""
     from reorg.planners.budget import Deadline
@@ -199,14 +303,14 @@ def command_deadline(time_limit: float):
     return Deadline(time_limit, _PROCESS_STARTED)
 
 
-def progress_printer(verbose: bool):
+def progress_printer(verbose: bool) -> Callable[[str], None]:
     """Progress lines on stderr (stdout stays clean for JSON); the solver log with --verbose."""
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
     return lambda message: typer.echo(message, err=True)
 
 
-@app.command("plan")
+@app.command("plan", epilog=examples("plan"))
 def plan_command(
     current: Path = CURRENT,
     target: Path = TARGET,
@@ -224,16 +328,33 @@ def plan_command(
         None, "--refs", help="A scan's references.csv: the runbook lists every line to edit per step."
     ),
     hosts: Path | None = HOSTS_FACTS,
+    json_output: bool = typer.Option(
+        False, "--json", help="Print a JSON summary on stdout (files written, figures, bounds, optimal, verified)."
+    ),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode",
+        help="Exit 0 when the plan has no step (nothing to do), 2 when it has steps to run, 1 on any error "
+        "(bad input too, instead of 2).",
+    ),
 ) -> None:
-    """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json)."""
-    with user_errors():
+    """Plan a verified migration and write the runbook (OUT/NAME.md) and plan (OUT/NAME.json).
+
+    Exit 0, or 2 on bad input. With --detailed-exitcode (as terraform's): 0 nothing to do,
+    2 steps to run, 1 error.
+    """
+    with user_errors(1 if detailed_exitcode else 2):
         deadline = command_deadline(time_limit)
         options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
         result = commands.plan(
             current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts,
             deadline=deadline,
         )
-    show(render.render_plan_summary(result.plan, result.seconds, result.paths))
+    if json_output:
+        show(render.render_plan_json(result.plan, result.seconds, result.paths), nl=False)
+    else:
+        show(render.render_plan_summary(result.plan, result.seconds, result.paths))
+    if detailed_exitcode:
+        raise typer.Exit(2 if result.plan.steps else 0)
 
 
 # ---- compare (issue 4) -----------------------------------------------------------------------
@@ -269,7 +390,7 @@ def parse_caps(values: list[str] | None) -> list[int | None]:
     return list(dict.fromkeys(caps)) or [None]
 
 
-@app.command("compare")
+@app.command("compare", epilog=examples("compare"))
 def compare_command(
     current: Path = CURRENT,
     target: Path = TARGET,
@@ -314,7 +435,7 @@ def compare_command(
 
 # ---- target, port, doc (issue 10) -----------------------------------------------------------
 
-@app.command("target")
+@app.command("target", epilog=examples("target"))
 def target_command(
     current: Path = CURRENT,
     pins: Path | None = typer.Option(
@@ -359,7 +480,7 @@ def target_command(
         typer.echo(text, nl=False, err=True)
 
 
-@app.command("port")
+@app.command("port", epilog=examples("port"))
 def port_command(
     service: str = typer.Argument(..., help="The new service."),
     category: str = typer.Option(..., "--category", help="Its range's category (ranges.csv)."),
@@ -382,7 +503,7 @@ def port_command(
     typer.echo(render_port_json(choice) if json_output else render_port(choice), nl=False)
 
 
-@app.command("doc")
+@app.command("doc", epilog=examples("doc"))
 def doc_command(
     current: Path = CURRENT,
     target: Path = TARGET,
@@ -439,17 +560,19 @@ EXEC_HERE = typer.Option(
 EXEC_YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (for scripts).")
 
 
-def print_exec_notices(notices) -> None:
+def print_exec_notices(notices: Iterable[str]) -> None:
     """Notices (a changed table, a twin journal, a lock) go to stderr: stdout stays the report."""
     for notice in notices:
         typer.echo(f"note: {terminal_safe(notice)}", err=True)
 
 
-def emit_step_report(report, json_output: bool) -> None:
+def emit_step_report(report: StepReport | BatchReport, json_output: bool) -> NoReturn:
     """Print a next/done/undo report; a failed check exits 1."""
+    from reorg.execution import BatchReport
+
     if json_output:
         text = render.render_execution_json(report)
-    elif hasattr(report, "reports"):
+    elif isinstance(report, BatchReport):
         text = render.render_batch_report(report)
     else:
         text = render.render_step_report(report)
@@ -472,18 +595,23 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-@app.command("status")
+@app.command("status", epilog=examples("status"))
 def status_command(
     plan: Path | None = EXEC_PLAN, journal: Path | None = EXEC_JOURNAL, json_output: bool = JSON
 ) -> None:
-    """Where execution stands: steps done, started, the next one, any failed step. Never writes."""
+    """Where execution stands: steps done, started, the next one, any failed step. Never writes.
+
+    Exit 0, or 1 while a step is failed (dirty: it must be retried, undone or forced before
+    anything else runs), 2 on bad input.
+    """
     with user_errors():
         report = commands.execution_status(plan, journal)
     show(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
     print_exec_notices(report.notices)
+    raise typer.Exit(1 if report.position.dirty is not None else 0)
 
 
-@app.command("next")
+@app.command("next", epilog=examples("next"))
 def next_command(
     step: int | None = typer.Argument(None, help="An open step to start.", show_default="the first open one"),
     host: str | None = typer.Option(None, "--host", help="Pick the first open step on this host."),
@@ -504,7 +632,7 @@ def next_command(
     emit_step_report(report, json_output)
 
 
-@app.command("done")
+@app.command("done", epilog=examples("done"))
 def done_command(
     steps: str | None = typer.Argument(
         None, help="The step(s) performed: 3, or 3-9,12.", show_default="the step reorg next started",
@@ -527,7 +655,7 @@ def done_command(
     emit_step_report(report, json_output)
 
 
-@app.command("undo")
+@app.command("undo", epilog=examples("undo"))
 def undo_command(
     plan: Path | None = EXEC_PLAN,
     journal: Path | None = EXEC_JOURNAL,
@@ -566,7 +694,7 @@ def undo_command(
     emit_step_report(report, json_output)
 
 
-@app.command("history")
+@app.command("history", epilog=examples("history"))
 def history_command(
     plan: Path | None = EXEC_PLAN, journal: Path | None = EXEC_JOURNAL, json_output: bool = JSON
 ) -> None:
@@ -576,7 +704,7 @@ def history_command(
     show(render.render_execution_json(report) if json_output else render.render_history(report), nl=False)
 
 
-@app.command("reset")
+@app.command("reset", epilog=examples("reset"))
 def reset_command(
     plan: Path | None = EXEC_PLAN,
     journal: Path | None = EXEC_JOURNAL,
@@ -606,7 +734,7 @@ def reset_command(
     show(text, nl=False)
 
 
-@app.command("state")
+@app.command("state", epilog=examples("state"))
 def state_command(
     out: Path | None = typer.Option(
         None, "--out", help="Write the table here (atomically; an existing current table is replaced).",
@@ -636,11 +764,13 @@ def state_command(
     print_exec_notices(result.notices)
 
 
-hosts_app = typer.Typer(help="hosts.csv: where each host of a plan is probed.", no_args_is_help=True)
+hosts_app = typer.Typer(
+    help="hosts.csv: where each host of a plan is probed.", no_args_is_help=True, epilog=examples("hosts")
+)
 app.add_typer(hosts_app, name="hosts")
 
 
-@hosts_app.command("init")
+@hosts_app.command("init", epilog=examples("init"))
 def hosts_init_command(
     plan: Path | None = EXEC_PLAN,
     out: Path | None = typer.Option(None, "--out", help="Where to write it.", show_default="hosts.csv beside the plan"),
@@ -664,19 +794,19 @@ SCAN_DEV_HOST = typer.Option("dev", "--dev-host", help="Host of source defaults,
 SCAN_EXCLUDE = typer.Option(None, "--exclude", help="Skip paths matching GLOB (repeatable), beside tests, fixtures, docs and lock files.")
 
 
-def _scan_render():
+def _scan_render() -> ModuleType:
     """reorg.render.scan (it imports the scan readers and YAML): only the scan commands need it."""
     from reorg.render import scan
 
     return scan
 
 
-def print_notices(scan) -> None:
+def print_notices(scan: Any) -> None:
     for notice in scan.notices:
         typer.echo(f"warning: {terminal_safe(notice)}", err=True)  # paths come from the scanned tree
 
 
-@app.command("scan")
+@app.command("scan", epilog=examples("scan"))
 def scan_command(
     root: Path = typer.Argument(..., help="The repository checkout to read."),
     out: Path = typer.Option(Path("scan"), "--out", help="Directory for current.csv and references.csv."),
@@ -694,7 +824,10 @@ def scan_command(
     show(_scan_render().render_scan_json_text(result) if json_output else _scan_render().render_scan(result), nl=False)
 
 
-def check_scan_command(root, current, target, maps, dev_host, excludes, baseline, write_baseline, json_output) -> None:
+def check_scan_command(
+    root: Path, current: Path | None, target: Path | None, maps: list[str] | None, dev_host: str,
+    excludes: list[str] | None, baseline: Path | None, write_baseline: bool, json_output: bool,
+) -> NoReturn:
     with user_errors():
         options = commands.ScanOptions.parse(maps, dev_host, excludes)
         report = commands.check_scan(root, options, current, target, baseline, write_baseline, progress_printer(False))
@@ -703,7 +836,7 @@ def check_scan_command(root, current, target, maps, dev_host, excludes, baseline
     raise typer.Exit(report.exit_code)
 
 
-@app.command("patch")
+@app.command("patch", epilog=examples("patch"))
 def patch_command(
     step: int = typer.Argument(..., help="The step whose lines to rewrite."),
     plan: Path | None = EXEC_PLAN,
@@ -725,18 +858,24 @@ def main() -> None:
     """Console entry point: user errors exit 2 with one line; bugs keep their traceback.
 
     Click's own usage errors (an unknown option, a value out of range) would print a framed
-    block; here they get the same one line, ``error: ...; see `reorg plan --help```.
+    block; here they get the same one line, ``error: ...; see `reorg plan --help```. Ctrl-C
+    anywhere is ``error: aborted`` and exit 130 (``aborted``); ``reorg/__main__.py`` catches it
+    while this module is still being imported. With ``plan --detailed-exitcode`` every error
+    exits 1, so that 2 only ever means "steps to run".
     """
     global _PROCESS_STARTED
     from reorg.planners.budget import process_started
 
     _PROCESS_STARTED = process_started()
+    error_code = 1 if "--detailed-exitcode" in sys.argv[1:] else 2
     try:
         code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        aborted()
     except ReorgError as exc:
         print(f"error: {terminal_safe(exc)}", file=sys.stderr)
-        sys.exit(2)
-    except _click_error("ClickException") as exc:
+        sys.exit(error_code)
+    except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # bare `reorg`: the help
             typer.echo(ctx.get_help())
@@ -744,13 +883,24 @@ def main() -> None:
         message = " ".join(exc.format_message().split()).replace("Value error, ", "").rstrip(".")
         where = ctx.command_path if ctx is not None else "reorg"
         print(f"error: {message}; see `{where} --help`", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("error: aborted", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(error_code if exc.exit_code == 2 else exc.exit_code)
+    except typer.Abort:  # Ctrl-C or end of input at a confirmation prompt
+        aborted()
+    if code == 130:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
+        aborted()
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _click_error(name: str) -> type[Exception]:
-    """The click exception class ``name`` that typer raises (newer typers vendor their own click)."""
-    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+def aborted() -> NoReturn:
+    """Ctrl-C: one line and exit 130 (128 + SIGINT), as shells report it. Every file reorg writes
+    is written atomically (reorg/atomic.py), so an interrupted command leaves nothing half-written;
+    a second Ctrl-C while this line is printed is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("error: aborted", file=sys.stderr)
+    sys.exit(130)
+
+
+# The click exception typer raises (newer typers vendor their own click, so ``click`` may differ).
+ClickException: type[typer.TyperException] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)

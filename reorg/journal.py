@@ -33,6 +33,7 @@ from reorg.safeio import load_json, read_bytes
 
 JOURNAL_FORMAT = "reorg-journal/1"
 CRASH_ENV = "REORG_CRASH_AT"
+INTERRUPT_ENV = "REORG_INTERRUPT_AT"
 CRASH_POINTS = ("locked", "before-write", "before-rename", "before-unlock")
 
 BindingKey = tuple[str, str]  # (service, host)
@@ -263,6 +264,9 @@ def backup_journal(path: Path) -> Path | None:
 
 
 def crash_point(name: str) -> None:
-    """Die here, as hard as a power cut allows, when REORG_CRASH_AT names this point."""
+    """Die here, as hard as a power cut allows, when REORG_CRASH_AT names this point; or get a
+    Ctrl-C here (SIGINT) when REORG_INTERRUPT_AT names it."""
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(INTERRUPT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGINT)

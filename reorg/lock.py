@@ -229,6 +229,8 @@ def acquire_lock(
             handle.write(json.dumps({"pid": ours.pid, "host": ours.host, "time": ours.time}, sort_keys=True) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        fsync_dir(path.parent)
+        crash_point("locked")
     except OSError as exc:
         # An empty or half-written lock would block every later session until --force-unlock.
         with suppress(OSError):
@@ -237,8 +239,11 @@ def acquire_lock(
             f"{path}: cannot write the lock ({exc.strerror or exc}); nothing was recorded; "
             "free space on that disk or fix its permissions, then run the command again"
         ) from exc
-    fsync_dir(path.parent)
-    crash_point("locked")
+    except BaseException:
+        # Ctrl-C (KeyboardInterrupt) before the caller's ``finally`` owns the lock: ours, so remove it.
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
+        raise
     return ours
 
 

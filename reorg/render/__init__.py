@@ -27,6 +27,7 @@ _HOMES = {
     "render_execution_json": "reorg.render.execution",
     "render_history": "reorg.render.execution",
     "render_mermaid": "reorg.render.diagram",
+    "render_plan_json": "reorg.render.report",
     "render_plan_summary": "reorg.render.report",
     "render_reset": "reorg.render.execution",
     "render_reset_json": "reorg.render.execution",

@@ -162,6 +162,28 @@ def render_plan_summary(plan: Plan, seconds: float, paths: Iterable[Path]) -> st
     return "\n".join(lines)
 
 
+def render_plan_json(plan: Plan, seconds: float, paths: Iterable[Path]) -> str:
+    """``reorg plan --json``: the files written, the figures beside their bounds, and the verdict.
+
+    Every plan is verified before it is written (an unverified one is an error, exit 2), so
+    ``verified`` is always true here; it is in the object so a script need not know that.
+    """
+    data = {
+        "format": "reorg-plan-summary/1",
+        "strategy": plan.strategy,
+        "steps": len(plan.steps),
+        "waves": plan.metrics.waves,
+        "metrics": plan.metrics.to_dict(),
+        "bounds": {"moves": plan.metrics.lower_bound_moves, "waves": plan.metrics.lower_bound_waves},
+        "optimal": plan.metrics.optimal,
+        "verified": True,
+        "notes": list(plan.notes),
+        "files": [Path(p).as_posix() for p in paths],
+        "seconds": round(seconds, 3),
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
 def _compare_row(r: Compared) -> dict[str, Any]:
     """One verified row for ``--json``: figures, their bounds and gaps (no seconds: the JSON is
     the same for the same inputs)."""

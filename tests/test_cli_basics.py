@@ -1,0 +1,229 @@
+"""CLI basics (issue 12, item 8): examples in every --help, flags shown as flags, plan --json and
+--detailed-exitcode, status's exit code, and Ctrl-C at any moment (``error: aborted``, exit 130,
+nothing half-written)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import typer
+from test_execute import Ports, write_plan
+from typer.testing import CliRunner
+
+from reorg import journal as jr
+from reorg.cli import EXAMPLES, app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def reorg(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m reorg ARGS`` in a fresh interpreter, as the console script runs it."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "reorg", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+
+
+def walk(command, path: tuple[str, ...] = ()):
+    """Every command of the app, groups included, with the words that name it."""
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from walk(sub, (*path, name))
+
+
+COMMANDS = list(walk(typer.main.get_command(app)))
+
+
+def help_of(path: tuple[str, ...]) -> str:
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_walk_sees_every_command():
+    names = {" ".join(path) for path, _ in COMMANDS}
+    assert {"", "plan", "status", "done", "hosts", "hosts init", "scan", "patch", "state"} <= names
+    assert len(names) >= 18
+
+
+@pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "reorg")
+def test_every_help_has_examples_that_parse(path: tuple[str, ...]):
+    text = help_of(path)
+    assert "Examples:" in text, f"`reorg {' '.join(path)} --help` has no examples"
+    shown = [line.strip() for line in text.split("Examples:", 1)[1].splitlines() if line.strip()]
+    assert shown and all(line.startswith("reorg ") for line in shown), shown
+    for line in shown:
+        words = shlex.split(line.split("  # ", 1)[0])
+        assert words[0] == "reorg"
+        # every example names a real command and options it has: click parses it (nothing runs)
+        command, rest, names = typer.main.get_command(app), words[1:], []
+        while getattr(command, "commands", None) and rest and rest[0] in command.commands:
+            names.append(rest[0])
+            command, rest = command.commands[rest[0]], rest[1:]
+        assert tuple(names[: len(path)]) == path, f"{line!r} is not an example of `reorg {' '.join(path)}`"
+        assert not getattr(command, "commands", None), f"{line!r} names no command"
+        with command.make_context("reorg", list(rest), resilient_parsing=False):
+            pass
+
+
+def test_boolean_flags_are_shown_as_flags_and_take_no_value():
+    for path, _ in COMMANDS:
+        text = help_of(path)
+        assert "<bool>" not in text, f"`reorg {' '.join(path)} --help` shows a flag as taking a value"
+    assert "  --json " in help_of(("status",)) and "  --no-probe " in help_of(("next",))
+    refused = reorg("status", "--json", "true")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and len(refused.stderr.splitlines()) == 1
+
+
+def test_examples_are_listed_for_every_command_and_nothing_else():
+    leaves = {path[-1] for path, command in COMMANDS if path and not getattr(command, "commands", None)}
+    groups = {path[-1] if path else "reorg" for path, command in COMMANDS if getattr(command, "commands", None)}
+    assert set(EXAMPLES) == leaves | groups
+
+
+# ---- plan --json, --detailed-exitcode --------------------------------------------------------------
+
+
+def test_plan_json_is_a_machine_summary(tmp_path: Path):
+    result = reorg("plan", "--out", str(tmp_path), "--json", "--time-limit", "20")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert result.stdout == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert data["format"] == "reorg-plan-summary/1" and data["verified"] is True
+    assert data["files"] == [(tmp_path / "reorg.md").as_posix(), (tmp_path / "reorg.json").as_posix()]
+    written = json.loads((tmp_path / "reorg.json").read_text())
+    assert data["metrics"] == written["metrics"] and data["steps"] == len(written["steps"]) > 0
+    assert data["bounds"] == {"moves": written["metrics"]["lower_bound_moves"], "waves": written["metrics"]["lower_bound_waves"]}
+    assert data["optimal"] is written["metrics"]["optimal"]
+    assert "cpsat plan" not in result.stdout  # the text summary is not mixed in
+
+
+def test_detailed_exitcode_says_whether_there_is_anything_to_do(tmp_path: Path):
+    steps = reorg("plan", "--out", str(tmp_path / "a"), "--detailed-exitcode", "--time-limit", "20")
+    assert steps.returncode == 2 and "wrote" in steps.stdout, steps.stderr
+    (tmp_path / "current.csv").write_text("service,host,port\nsvc,dev,3001\n")
+    (tmp_path / "target.csv").write_text("service,port,host\nsvc,3001,dev\n")
+    same = ["--current", str(tmp_path / "current.csv"), "--target", str(tmp_path / "target.csv")]
+    nothing = reorg("plan", *same, "--out", str(tmp_path / "b"), "--detailed-exitcode", cwd=tmp_path)
+    assert nothing.returncode == 0, nothing.stderr
+    assert json.loads((tmp_path / "b" / "reorg.json").read_text())["steps"] == []
+    # every error is 1 with the flag (2 means "steps to run"), 2 without it, as before
+    for bad in (["--current", str(tmp_path / "missing.csv")], ["--time-limit", "soon"]):
+        with_flag = reorg("plan", *bad, "--out", str(tmp_path / "c"), "--detailed-exitcode")
+        assert with_flag.returncode == 1 and with_flag.stderr.startswith("error: "), with_flag.stderr
+        assert reorg("plan", *bad, "--out", str(tmp_path / "c")).returncode == 2
+    assert not (tmp_path / "c").exists()
+
+
+# ---- status ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ports():
+    held = Ports()
+    yield held
+    held.close_all()
+
+
+def test_status_exits_1_while_a_step_is_failed(tmp_path: Path, monkeypatch, ports: Ports):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REORG_HERE", "dev")
+    old, new = Ports.closed(), Ports.closed()
+    write_plan(tmp_path, steps=[(1, 1, "svc", "dev", old, new, "move")], current=[("svc", "dev", old)])
+    assert runner.invoke(app, ["status"]).exit_code == 0
+    assert runner.invoke(app, ["next"]).exit_code == 0
+    assert runner.invoke(app, ["status"]).exit_code == 0  # started is not dirty
+    assert runner.invoke(app, ["done"]).exit_code == 1  # nothing answers on the new port: failed
+    dirty = runner.invoke(app, ["status"])
+    assert dirty.exit_code == 1 and "failed check" in dirty.stdout
+    assert runner.invoke(app, ["status", "--json"]).exit_code == 1
+    ports.listen(old)
+    assert runner.invoke(app, ["undo", "--yes"]).exit_code == 0  # rolled back: clean again
+    assert runner.invoke(app, ["status"]).exit_code == 0
+
+
+# ---- Ctrl-C ----------------------------------------------------------------------------------------
+
+
+def assert_aborted(run: subprocess.CompletedProcess | tuple[int, str]) -> None:
+    code, err = (run.returncode, run.stderr) if isinstance(run, subprocess.CompletedProcess) else run
+    assert code == 130, err[-2000:]
+    assert "error: aborted" in err.splitlines() and "Traceback" not in err, err[-2000:]
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(jr.CRASH_ENV, raising=False)
+    return write_plan(tmp_path)
+
+
+@pytest.mark.parametrize("point", jr.CRASH_POINTS)
+def test_ctrl_c_at_each_write_point_leaves_nothing_half_written(demo: Path, point: str):
+    root = demo.parent.parent
+    assert runner.invoke(app, ["done", "1", "--no-probe"]).exit_code == 0
+    before = jr.journal_path_for(demo).read_bytes()
+    interrupted = reorg("done", "2", "--no-probe", cwd=root, env={jr.INTERRUPT_ENV: point})
+    assert_aborted(interrupted)
+    after = jr.journal_path_for(demo).read_bytes()
+    if point == "before-unlock":  # the journal was renamed into place: step 2 is recorded, whole
+        assert after != before and json.loads(after)
+    else:
+        assert after == before
+    # no temp file, no lock left behind: the next command needs no --force-unlock
+    assert sorted(p.name for p in demo.parent.iterdir()) == ["demo.journal.json", "demo.json"]
+    assert reorg("done", "3", "--no-probe", cwd=root).returncode == 0
+
+
+def interrupt_when(args: list[str], cwd: Path, *markers, delay: float = 0.0, python: tuple[str, ...] = ()) -> tuple[int, str, float]:
+    """Run reorg, send SIGINT once stderr has shown each marker in turn; (exit code, stderr, seconds
+    from the signal to the exit)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    child = subprocess.Popen(
+        [sys.executable, *python, "-m", "reorg", *args], cwd=cwd, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    seen, waiting = [], list(markers)
+    assert child.stderr is not None
+    for line in child.stderr:
+        seen.append(line)
+        if waiting and (waiting[0](line) if callable(waiting[0]) else waiting[0] in line):
+            waiting.pop(0)
+        if not waiting:
+            break
+    assert not waiting, f"never saw {waiting[0]!r}: {''.join(seen)[-2000:]}"
+    time.sleep(delay)
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    rest = child.stderr.read()
+    code = child.wait(timeout=60)
+    return code, "".join(seen) + rest, time.monotonic() - sent
+
+
+def test_ctrl_c_during_start_up_imports(tmp_path: Path):
+    """-X importtime lists each import as it ends: once typer has, reorg.cli is still importing."""
+    typer_imported = lambda line: line.startswith("import time:") and line.split("|")[-1].strip() == "typer"  # noqa: E731
+    code, err, _ = interrupt_when(["--version"], tmp_path, typer_imported, python=("-X", "importtime"))
+    assert "typer" in err
+    assert_aborted((code, err))
+
+
+def test_ctrl_c_during_the_solver_stops_it_at_once_and_writes_nothing(tmp_path: Path):
+    from reorg.generate import generate, write_csvs
+
+    write_csvs(generate(7, 2, 600, cycles=0.5, chains=0.2, swaps=0.1, fixed=0.1, max_cycle=20), tmp_path / "c.csv", tmp_path / "t.csv")
+    args = ["plan", "--current", "c.csv", "--target", "t.csv", "--out", "out", "--objective", "waves",
+            "--max-per-wave", "20", "--time-limit", "60", "--verbose"]
+    # the joint model's solve (several seconds uninterrupted), once CP-SAT has started its search
+    code, err, seconds = interrupt_when(args, tmp_path, "joint model", "Starting search", delay=0.2)
+    assert_aborted((code, err))
+    assert seconds < 5, f"{seconds:.1f} s from Ctrl-C to exit"
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "t.csv"]
