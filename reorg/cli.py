@@ -130,7 +130,7 @@ def examples(name: str) -> str:
 
 app = typer.Typer(
     add_completion=True,  # `reorg --install-completion` / `--show-completion` (bash, zsh, fish, PowerShell)
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},  # as wide as the terminal, up to 120
     no_args_is_help=True,
     help="Plan and run port reorganisations without two services ever fighting over a port.",
     epilog=examples("reorg"),

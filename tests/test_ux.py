@@ -247,11 +247,14 @@ def test_help_and_bare_reorg_still_show_help(tmp_path: Path):
 
 def test_help_shows_the_defaults_of_plan_journal_hosts_and_step():
     # Before: "[default: ...]" inside help text was read as rich markup and vanished.
-    status = run("status", "--help", env={"COLUMNS": "200"})
-    assert "the only plan in plans/" in status.stdout
-    assert "NAME.journal.json beside the plan" in status.stdout
-    assert "hosts.csv beside the plan" in run("next", "--help", env={"COLUMNS": "200"}).stdout
-    assert "the step reorg next started" in run("done", "--help", env={"COLUMNS": "200"}).stdout
+    def words(*args: str) -> str:  # the help as one line: wrapping depends on the width
+        return " ".join(run(*args, "--help").stdout.split())
+
+    status = words("status")
+    assert "the only plan in plans/" in status
+    assert "NAME.journal.json beside the plan" in status
+    assert "hosts.csv beside the plan" in words("next")
+    assert "the step reorg next started" in words("done")
 
 
 # ---- tables: point at the right line, and at the likely cause -----------------------------------
