@@ -218,12 +218,43 @@ def test_ctrl_c_during_start_up_imports(tmp_path: Path):
 def test_ctrl_c_during_the_solver_stops_it_at_once_and_writes_nothing(tmp_path: Path):
     from reorg.generate import generate, write_csvs
 
-    write_csvs(generate(7, 2, 600, cycles=0.5, chains=0.2, swaps=0.1, fixed=0.1, max_cycle=20), tmp_path / "c.csv", tmp_path / "t.csv")
-    args = ["plan", "--current", "c.csv", "--target", "t.csv", "--out", "out", "--objective", "waves",
+    # hard pairs and long cycles under a wave cap: the joint model's solve takes ~10 s uninterrupted
+    fleet = generate(11, 2, 600, pairs=0.3, cycles=0.4, chains=0.2, swaps=0.1, fixed=0.1, max_cycle=12)
+    write_csvs(fleet, tmp_path / "c.csv", tmp_path / "t.csv")
+    args = ["plan", "--current", "c.csv", "--target", "t.csv", "--out", "out",
             "--max-per-wave", "20", "--time-limit", "60", "--verbose"]
-    # the joint model's solve (several seconds uninterrupted), once CP-SAT has started its search
+    # once CP-SAT has started the joint model's search
     code, err, seconds = interrupt_when(args, tmp_path, "joint model", "Starting search", delay=0.2)
     assert_aborted((code, err))
     assert seconds < 5, f"{seconds:.1f} s from Ctrl-C to exit"
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "t.csv"]
+
+
+def test_ctrl_c_stops_a_cp_sat_search_at_once():
+    """The gateway itself (reorg.planners.sat), whatever the planners decide to solve."""
+    script = (
+        "import logging, sys, time\n"
+        "from reorg.planners.sat import CpModel, new_solver\n"
+        "m = CpModel(); xs = [m.new_int_var(0, 180, f'x{i}') for i in range(60)]\n"
+        "m.add_all_different(xs)\n"
+        "for i in range(59): m.add(xs[i] + xs[i + 1] != (2 * i) % 17)\n"
+        "m.minimize(sum((i % 7) * x for i, x in enumerate(xs)))\n"
+        "solver = new_solver(60.0, logging.getLogger('t'))\n"
+        "print('solving', file=sys.stderr, flush=True); t = time.monotonic()\n"
+        "try:\n"
+        "    solver.solve(m); print('finished', file=sys.stderr)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', file=sys.stderr, flush=True)\n"
+        "time.sleep(0.5)\n"
+        "print('alive', file=sys.stderr)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None and child.stderr.readline() == "solving\n"
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    err = child.stderr.read()
+    assert child.wait(timeout=60) == 0 and err.split() == ["interrupted", "alive"], err
+    assert time.monotonic() - sent < 3
