@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import typer
 
@@ -148,15 +150,99 @@ HOSTS_FACTS = typer.Option(
 )
 
 
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {terminal_safe(message)}", err=True)  # one line, no control characters
+def fail(message: str, code: int = 2) -> NoReturn:
+    say("error", message)  # one line, no control characters
     raise typer.Exit(code)
 
 
-def show(text: str, nl: bool = True) -> None:
+def say(label: str, message: object) -> None:
+    """One line on stderr, ``error: ...`` (red on a terminal), ``warning:`` or ``note:`` (yellow)."""
+    text = terminal_safe(message)
+    if colour_wanted(sys.stderr):
+        typer.echo(f"{typer.style(label + ':', fg=LABEL_COLOURS.get(label), bold=True)} {text}", err=True, color=True)
+    else:
+        typer.echo(f"{label}: {text}", err=True)
+
+
+def show(text: str, nl: bool = True, status: bool = False) -> None:
     """Print a rendered report: names and notes with ANSI escapes or other control characters
-    show as ``\\x1b...`` instead of acting on the terminal (reorg.escape.terminal_text)."""
-    typer.echo(terminal_text(text), nl=nl)
+    show as ``\\x1b...`` instead of acting on the terminal (reorg.escape.terminal_text). Colour
+    is added after that, by position, and only as reorg's own codes (``colourise``)."""
+    safe = terminal_text(text)
+    if colour_wanted(sys.stdout):
+        typer.echo(colourise(safe, status), nl=nl, color=True)
+    else:
+        typer.echo(safe, nl=nl)
+
+
+# ---- colour: failed red, ok green, unverified yellow, on a terminal only ----------------------
+
+WORD_COLOURS = {
+    "ok": "green", "done": "green", "failed": "red", "unverified": "yellow", "skipped": "yellow",
+    "started": "cyan", "undone": "magenta",
+}
+COLOURED_COLUMNS = {"result", "event", "recorded", "checks"}  # tables whose cells are WORD_COLOURS
+STATUS_ROWS = {"failed": "red", "unverified": "yellow"}  # `reorg status` rows, when not "-"
+LABEL_COLOURS = {"error": "red", "warning": "yellow", "note": "yellow"}
+_COUNTS = re.compile(r"(\d+ )(ok|failed|skipped)\b")
+
+
+def colour_wanted(stream: TextIO) -> bool:
+    """NO_COLOR (set and not empty) turns colour off, FORCE_COLOR (set, not empty, not 0) on;
+    otherwise colour only when the stream is a terminal (never when piped) and TERM is not dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    force = os.environ.get("FORCE_COLOR", "")
+    if force and force != "0":
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+def _paint(word: str, colour: str) -> str:
+    return typer.style(word, fg=colour)
+
+
+def colourise(text: str, status: bool = False) -> str:
+    """Colour a report that ``terminal_text`` already made safe: the cells of the result, event,
+    recorded and checks columns of each table (found by the header above its dashes) when the
+    cell is one of WORD_COLOURS, and with ``status`` the failed and unverified rows. The codes are
+    reorg's own, put around whole words at known places: a name in the data can at worst be
+    coloured, never bring a code of its own (its control characters are already escapes)."""
+    lines = text.split("\n")
+    spans: list[tuple[int, int | None, str]] = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            spans = []
+            continue
+        if i > 0 and set(line) <= {"-", " "} and "-" in line:
+            runs = [(m.start(), m.end()) for m in re.finditer(r"-+", line)]
+            header = lines[i - 1]
+            spans = [
+                (start, end if k < len(runs) - 1 else None, header[start:end].strip())
+                for k, (start, end) in enumerate(runs)
+                if header[start:end].strip() in COLOURED_COLUMNS
+            ]
+            continue
+        if spans:
+            for start, end, column in reversed(spans):
+                cell = line[start:end] if end is not None else line[start:]
+                word = cell.strip()
+                if column == "checks":
+                    painted = _COUNTS.sub(lambda m: m.group(1) + _paint(m.group(2), WORD_COLOURS[m.group(2)]), cell)
+                elif word in WORD_COLOURS and cell.startswith(word):
+                    painted = _paint(word, WORD_COLOURS[word]) + cell[len(word):]
+                else:
+                    continue
+                line = line[:start] + painted + (line[end:] if end is not None else "")
+            lines[i] = line
+        elif status:
+            key, _, value = line.partition(" ")
+            if key in STATUS_ROWS and value.strip() not in ("", "-"):
+                lines[i] = _paint(line, STATUS_ROWS[key])
+            elif line.startswith("  failed check: ") or (line.startswith("Step ") and " is dirty: " in line):
+                lines[i] = _paint(line, "red")
+    return "\n".join(lines)
 
 
 
@@ -563,7 +649,7 @@ EXEC_YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation 
 def print_exec_notices(notices: Iterable[str]) -> None:
     """Notices (a changed table, a twin journal, a lock) go to stderr: stdout stays the report."""
     for notice in notices:
-        typer.echo(f"note: {terminal_safe(notice)}", err=True)
+        say("note", notice)
 
 
 def emit_step_report(report: StepReport | BatchReport, json_output: bool) -> NoReturn:
@@ -606,7 +692,7 @@ def status_command(
     """
     with user_errors():
         report = commands.execution_status(plan, journal)
-    show(render.render_execution_json(report) if json_output else render.render_status(report), nl=False)
+    show(render.render_execution_json(report) if json_output else render.render_status(report), nl=False, status=not json_output)
     print_exec_notices(report.notices)
     raise typer.Exit(1 if report.position.dirty is not None else 0)
 
@@ -726,7 +812,7 @@ def reset_command(
             )
             if not interactive():
                 raise ReorgError(f"{warning}; to move it aside anyway run `reorg reset --yes`")
-            typer.echo(f"warning: {terminal_safe(warning)}", err=True)
+            say("warning", warning)
             if not typer.confirm("Move the journal aside?", default=False):
                 fail("nothing was moved", 1)
         journal_path, backup = commands.reset_journal(plan, journal, force_unlock)
@@ -803,7 +889,7 @@ def _scan_render() -> ModuleType:
 
 def print_notices(scan: Any) -> None:
     for notice in scan.notices:
-        typer.echo(f"warning: {terminal_safe(notice)}", err=True)  # paths come from the scanned tree
+        say("warning", notice)  # paths come from the scanned tree
 
 
 @app.command("scan", epilog=examples("scan"))
@@ -873,7 +959,7 @@ def main() -> None:
     except KeyboardInterrupt:
         aborted()
     except ReorgError as exc:
-        print(f"error: {terminal_safe(exc)}", file=sys.stderr)
+        say("error", exc)
         sys.exit(error_code)
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
@@ -882,7 +968,7 @@ def main() -> None:
             sys.exit(exc.exit_code)
         message = " ".join(exc.format_message().split()).replace("Value error, ", "").rstrip(".")
         where = ctx.command_path if ctx is not None else "reorg"
-        print(f"error: {message}; see `{where} --help`", file=sys.stderr)
+        say("error", f"{message}; see `{where} --help`")
         sys.exit(error_code if exc.exit_code == 2 else exc.exit_code)
     except typer.Abort:  # Ctrl-C or end of input at a confirmation prompt
         aborted()

@@ -258,3 +258,75 @@ def test_ctrl_c_stops_a_cp_sat_search_at_once():
     err = child.stderr.read()
     assert child.wait(timeout=60) == 0 and err.split() == ["interrupted", "alive"], err
     assert time.monotonic() - sent < 3
+
+
+# ---- colour ----------------------------------------------------------------------------------------
+
+
+def test_colour_is_reorgs_own_and_added_after_escaping():
+    from reorg.cli import colourise
+    from reorg.escape import terminal_text
+    from reorg.render.table import text_table
+
+    evil = "\x1b[32mfailed\x1b[0m"  # a name that would paint itself green and say "failed"
+    table = text_table(
+        [["1", "failed", evil, "1 ok, 1 failed"], ["2", "done", "failed", "2 skipped"]],
+        headers=["seq", "event", "binding", "checks"], tablefmt="simple", disable_numparse=True,
+    )
+    painted = colourise(terminal_text(table))
+    red, green, yellow, reset = "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[0m"
+    rows = painted.splitlines()[2:]
+    assert rows[0].split()[1] == f"{red}failed{reset}" and f"1 {green}ok{reset}, 1 {red}failed{reset}" in rows[0]
+    assert rows[1].split()[1] == f"{green}done{reset}" and f"2 {yellow}skipped{reset}" in rows[1]
+    assert "\\x1b[32mfailed\\x1b[0m" in rows[0]  # the name's codes are shown, not acting ...
+    assert rows[1].split()[2] == "failed"  # ... and a name that is a status word is not painted
+    codes = painted.split("\x1b")[1:]
+    assert all(c.startswith(("[31m", "[32m", "[33m", "[0m")) for c in codes)
+    assert len(codes) == 10  # 5 words painted, each opened and reset: nothing else
+    assert colourise("no table here\nfailed  step 3") == "no table here\nfailed  step 3"
+
+
+def test_colour_on_force_color_never_with_no_color_or_when_piped(demo: Path):
+    assert runner.invoke(app, ["done", "1", "--no-probe"]).exit_code == 0
+    forced = runner.invoke(app, ["history"], env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert "\x1b[33munverified\x1b[0m" in forced.stdout and "\x1b[33mskipped\x1b[0m" in forced.stdout
+    for env in ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, {"FORCE_COLOR": None, "NO_COLOR": None}, {"FORCE_COLOR": "0", "NO_COLOR": None}):
+        plain = runner.invoke(app, ["history"], env=env)
+        assert plain.exit_code == 0 and "\x1b" not in plain.stdout, env
+    piped = reorg("history", cwd=demo.parent.parent, env={"NO_COLOR": ""})  # a pipe is not a terminal
+    assert piped.returncode == 0 and "unverified" in piped.stdout and "\x1b" not in piped.stdout
+    error = runner.invoke(app, ["next", "99", "--no-probe"], env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert error.exit_code == 2 and error.stderr.startswith("\x1b[31m\x1b[1merror:\x1b[0m ")
+
+
+# ---- README's quick start --------------------------------------------------------------------------
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    quick = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in quick.strip().splitlines()]
+
+
+def test_ci_runs_the_readmes_test_command_as_written():
+    plan, tests = readme_commands()
+    assert plan.startswith("python3 ") and tests.startswith("python3 ")  # nothing but python3 first
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert ci[-1] == tests
+    assert f"{tests}" in (ROOT / "README.md").read_text().split("## Development", 1)[1]
+
+
+def test_bootstrap_without_ensurepip_makes_a_venv_and_finds_a_pip_for_it(tmp_path: Path, monkeypatch):
+    """As on Debian/Ubuntu without python3-venv: .venv is made without pip, and pip comes from
+    outside it (the system's, with --python). The install itself is tried by hand in a fresh
+    clone (it downloads the dependencies): see the report of issue 12."""
+    import bootstrap
+
+    monkeypatch.setenv(bootstrap.NO_ENSUREPIP, "1")
+    env = tmp_path / "v"
+    bootstrap.create(env)
+    python = bootstrap.venv_python(env)
+    assert python.exists() and not bootstrap.has_pip(python)
+    assert bootstrap.pip_command(env) == [sys.executable, "-m", "pip", "--python", str(python)]
+    bootstrap.create(env)  # an existing .venv is reused
+    assert python.exists()
