@@ -229,13 +229,23 @@ def twin_journals(journal_path: Path, plan_path: Path, plan_sha256: str) -> tupl
     return tuple(twins)
 
 
+def journal_text(journal: Journal) -> str:
+    """The journal as JSON with one event a line (sorted keys): as readable as an indented file,
+    but written by json's C encoder, which ``indent`` turns off; at 10,000 events the indented
+    text took most of a second to write on every ``next`` and ``done``."""
+    data = journal.to_dict()
+    events = ",\n".join("  " + json.dumps(event, sort_keys=True) for event in data.pop("events"))
+    rest = json.dumps(data, sort_keys=True)[1:]  # "format", "plan": after "events" in sorted order
+    return '{"events": [' + (f"\n{events}\n" if events else "") + "], " + rest + "\n"
+
+
 def save_journal(journal: Journal) -> None:
     """Write atomically: temp file in the same directory, fsync, rename, fsync the directory.
 
     Call only while holding the lock: leftover temp files of killed writers are removed here.
     """
     path = journal.path
-    text = json.dumps(journal.to_dict(), indent=2, sort_keys=True) + "\n"
+    text = journal_text(journal)
     directory = path.parent
     prefix = f".{path.name}."
     for leftover in sorted(directory.glob(f"{prefix}*.tmp")):

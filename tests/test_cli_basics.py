@@ -330,3 +330,29 @@ def test_bootstrap_without_ensurepip_makes_a_venv_and_finds_a_pip_for_it(tmp_pat
     assert bootstrap.pip_command(env) == [sys.executable, "-m", "pip", "--python", str(python)]
     bootstrap.create(env)  # an existing .venv is reused
     assert python.exists()
+
+
+# ---- next/done at scale ----------------------------------------------------------------------------
+
+
+def test_the_plan_is_verified_once_until_its_journal_exists(demo: Path, monkeypatch):
+    from reorg.commands import execution
+
+    calls = []
+    real = execution.verify_planfile
+    monkeypatch.setattr(execution, "verify_planfile", lambda planfile: calls.append(planfile.sha256) or real(planfile))
+    for args in (["next", "--no-probe"], ["done", "--no-probe"], ["next", "--no-probe"], ["done", "--no-probe"], ["done", "4", "--no-probe"]):
+        assert runner.invoke(app, args).exit_code == 0
+    assert len(calls) == 1  # the first `next`, before the journal existed
+    # a plan changed since is refused by its journal's hash, before anything runs
+    text = demo.read_text()
+    demo.write_text(text.replace('"to_port": 4031', '"to_port": 4032'))
+    refused = runner.invoke(app, ["done", "5", "--no-probe"])
+    assert refused.exit_code == 2 and "changed" in refused.stderr
+
+
+def test_step_ranges_are_written_as_runs():
+    from reorg.commands.execution import _ranges
+
+    assert _ranges([9, 1, 2, 3, 5, 7, 8]) == "1-3,5,7-9"
+    assert _ranges([4]) == "4" and _ranges([]) == ""

@@ -10,7 +10,8 @@ import csv
 import hashlib
 import io
 import os
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from reorg.atomic import write_text_atomic
 from reorg.execution import BatchReport, HistoryReport, StatusReport, StepReport
 from reorg.hostfacts import read_host_facts
 from reorg.journal import (
+    Event,
     EventKind,
     Journal,
     backup_journal,
@@ -30,8 +32,8 @@ from reorg.journal import (
     save_journal,
     twin_journals,
 )
-from reorg.lock import locked, read_lock
-from reorg.model import Binding, Goal, Instance, Plan, ReorgError, Step, StepKind
+from reorg.lock import Lock, locked, read_lock
+from reorg.model import Binding, Goal, Instance, Plan, ReorgError, Scope, Step, StepKind
 from reorg.names import check_name
 from reorg.planfile import PlanFile, read_plan
 from reorg.probe import HERE_ENV, Check, CheckSpec, Outcome, read_hosts, run_checks, unverified
@@ -90,6 +92,11 @@ class Execution:
     notices: tuple[str, ...]
     twins: tuple[tuple[Path, int], ...] = ()  # other journals of this same plan (no journal here yet)
     statuses: dict[tuple[str, str], str] | None = None  # binding -> status before the plan
+    # The journal file as it was read (inode, size, mtime): unchanged means no re-read is needed.
+    stamp: tuple[int, int, int] | None = None
+    # The replay that gave ``position``: handed to the one caller that appends to this journal,
+    # so a long journal is replayed once per command, not once more for the write.
+    live: Replayer | None = field(default=None, compare=False, repr=False)
 
     @property
     def plan(self) -> Plan:
@@ -103,6 +110,9 @@ class Execution:
         return self.journal or new_journal(self.journal_path, self.planfile.path, self.planfile.sha256)
 
     def replayer(self) -> Replayer:
+        """The running replay at ``position``, to apply new events to (call it once)."""
+        if self.live is not None:
+            return self.live
         replayer = Replayer(self.plan, self.journal_path, self.base)
         for event in self.journal.events if self.journal else ():
             replayer.apply(event)
@@ -129,7 +139,8 @@ def _table_changed(planfile: PlanFile, path: Path, table: str = "current") -> bo
         data = read_bytes(path, "CSV")
     except (OSError, ReorgError):
         return False  # unreadable now: nothing to compare, and execution does not need it
-    return hashlib.sha256(data).hexdigest() != planfile.inputs.get(table, {}).get("sha256")
+    recorded: object = planfile.inputs.get(table, {}).get("sha256")
+    return hashlib.sha256(data).hexdigest() != recorded
 
 
 def base_bindings(planfile: PlanFile) -> tuple[dict[tuple[str, str], int], tuple[str, ...]]:
@@ -177,15 +188,36 @@ def open_execution(plan: Path | PlanFile, journal: Path | None = None) -> Execut
     """Read the plan and its journal, refuse a changed plan, replay the events. Never writes."""
     planfile = plan if isinstance(plan, PlanFile) else read_plan(plan)
     journal_path = journal if journal is not None else journal_path_for(planfile.path)
+    stamp = journal_stamp(journal_path)  # before reading: a write in between shows as a change
     loaded = load_journal(journal_path)
     if loaded is not None:
         check_plan_unchanged(loaded, planfile.path, planfile.sha256)
     base, notices = base_bindings(planfile)
     statuses = {b.key: b.status for b in planfile.base} if planfile.base is not None else {}
-    position = replay(planfile.plan, loaded.events if loaded else (), journal_path, base)
+    live = Replayer(planfile.plan, journal_path, base)
+    for event in loaded.events if loaded else ():
+        live.apply(event)
     twins = () if loaded is not None else twin_journals(journal_path, planfile.path, planfile.sha256)
     notices += tuple(_twin_text(planfile, path, count) for path, count in twins)
-    return Execution(planfile, journal_path, loaded, base, position, notices, twins, statuses)
+    return Execution(planfile, journal_path, loaded, base, live.position(), notices, twins, statuses, stamp, live)
+
+
+def journal_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime in ns) of the journal, None when there is none. Every save renames a
+    new file into place, so any write changes the inode."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def reopen_locked(ex: Execution) -> Execution:
+    """``ex`` again, read under the lock (no lost update): re-read only when the journal changed
+    since ``ex`` was read (another session wrote it), else ``ex`` as it is."""
+    if ex.stamp is not None and journal_stamp(ex.journal_path) == ex.stamp:
+        return ex
+    return open_execution(ex.planfile, ex.journal_path)
 
 
 # ---- the plan file is verified before execution touches anything (issue 8) -----------------------
@@ -212,11 +244,11 @@ def plan_instance(planfile: PlanFile) -> Instance:
         bindings = tuple(Binding(s, h, port) for (s, h), port in first.items())
     goals = []
     for binding in bindings:
-        step = last.get(binding.key)
-        if step is None or step.kind is StepKind.TO_TEMP:
+        final = last.get(binding.key)
+        if final is None or final.kind is StepKind.TO_TEMP:
             goals.append(Goal(binding.service, binding.host, binding.port, binding.port))
         else:
-            goals.append(Goal(binding.service, binding.host, binding.port, step.to_port))
+            goals.append(Goal(binding.service, binding.host, binding.port, final.to_port))
     return Instance(bindings=tuple(bindings), goals=tuple(goals))
 
 
@@ -235,6 +267,15 @@ def verify_planfile(planfile: PlanFile) -> None:
             f"{planfile.path}: {where}the plan breaks rule '{first.rule}' ({RULES.get(first.rule, first.rule)}): "
             f"{first.message}{more}; nothing was run or recorded: restore the file or make a new plan with `reorg plan`"
         )
+
+
+def verify_once(ex: Execution) -> None:
+    """Verify the plan file before its journal exists, i.e. once per plan: a journal exists only
+    once a ``next`` or ``done`` verified this plan, and names it by sha256, so a plan changed since
+    is refused by ``open_execution`` before this. (Verifying a 10,000-binding plan took most of a
+    second on every ``next`` and ``done``.)"""
+    if ex.journal is None:
+        verify_planfile(ex.planfile)
 
 
 def _twin_text(planfile: PlanFile, twin: Path, count: int) -> str:
@@ -315,7 +356,7 @@ def _last_event_text(journal_path: Path) -> str:
     return f"the journal's last event is #{event.seq}: {event.label} step {event.step} at {event.time}"
 
 
-def _locked(journal_path: Path, force_unlock: bool):
+def _locked(journal_path: Path, force_unlock: bool) -> AbstractContextManager[Lock]:
     return locked(lock_path_for(journal_path), force_unlock, last_event=lambda: _last_event_text(journal_path))
 
 
@@ -371,9 +412,9 @@ def prepare_next(
     """
     plan_path = find_plan(plan)
     planfile = read_plan(plan_path)
-    verify_planfile(planfile)
     probing = _probing(plan_path, hosts, here, probe)
     ex = open_execution(planfile, journal)
+    verify_once(ex)
     if ex.position.dirty is not None:
         raise ReorgError(f"next is blocked: {_blocked(ex)}")
     total = len(ex.plan.steps)
@@ -400,7 +441,7 @@ def prepare_next(
     position = ex.position
     if target.step not in ex.position.started:
         with _locked(ex.journal_path, force_unlock):
-            ex = open_execution(planfile, ex.journal_path)  # read under the lock: no lost update
+            ex = reopen_locked(ex)  # read under the lock: no lost update
             if ex.twins:
                 path, count = ex.twins[0]
                 raise ReorgError(f"refusing to start a new journal: {_twin_text(ex.planfile, path, count)}")
@@ -499,7 +540,7 @@ def record_done(
     wave: int | None = None,
     host: str | None = None,
     here: str | None = None,
-):
+) -> StepReport | BatchReport:
     """``reorg done [STEPS] [--wave W] [--host H]``: post-check steps and record them.
 
     A bare ``done`` records the step ``next`` started (or the failed one, retried); ``STEPS``
@@ -510,7 +551,6 @@ def record_done(
     """
     plan_path = find_plan(plan)
     planfile = read_plan(plan_path)
-    verify_planfile(planfile)
     probing = _probing(plan_path, hosts, here, probe)
     journal_path = journal if journal is not None else journal_path_for(planfile.path)
     numbers = parse_step_list(step) if isinstance(step, str) else ((step,) if step is not None else None)
@@ -518,6 +558,7 @@ def record_done(
     scope = planfile.plan.options.scope
     with _locked(journal_path, force_unlock):
         ex = open_execution(planfile, journal_path)  # read under the lock: no lost update
+        verify_once(ex)
         if ex.twins:
             path, count = ex.twins[0]
             raise ReorgError(f"refusing to start a new journal: {_twin_text(ex.planfile, path, count)}")
@@ -538,8 +579,8 @@ def record_done(
             else:
                 updated = updated.append(EventKind.DONE, target.step, checks, forced=bool(failed), unverified=missing > 0)
             replayer.apply(updated.events[-1])
-            last = target is targets[-1] or (failed and not force)
-            reports.append(_done_report(ex, target, checks, failed and not force, bool(failed), missing,
+            last = target is targets[-1] or (bool(failed) and not force)
+            reports.append(_done_report(ex, target, checks, bool(failed) and not force, bool(failed), missing,
                                         updated.events[-1], replayer, status, last))
             if failed and not force:
                 break
@@ -557,7 +598,8 @@ def record_done(
     listed = isinstance(step, str) and any(c in step for c in ",-")
     if len(targets) == 1 and not listed and wave is None and host is None:
         only = reports[0]
-        also = tuple(s for s in open_steps(ex.plan, position.done, position.dirty) if s.step != only.step.step)
+        number = only.step.step if only.step is not None else None
+        also = tuple(s for s in open_steps(ex.plan, position.done, position.dirty) if s.step != number)
         return replace(only, position=position, also=also, notices=ex.notices, advice=only.advice + end)
     batch = _batch_report(ex, targets, reports, position, total, scope)
     return replace(batch, advice=batch.advice + end)
@@ -567,7 +609,10 @@ def _at(ex: Execution, replayer: Replayer) -> Execution:
     return replace(ex, position=replayer.position())
 
 
-def _done_report(ex, target, checks, failed_now, forced, missing, event, replayer, status, last=True) -> StepReport:
+def _done_report(
+    ex: Execution, target: Step, checks: tuple[Check, ...], failed_now: bool, forced: bool, missing: int,
+    event: Event, replayer: Replayer, status: str, last: bool = True,
+) -> StepReport:
     """One step's report. Inside a batch (``last`` False) it is cheap: no full state and no
     search for the next step, so a batch of thousands of steps stays linear."""
     total = len(ex.plan.steps)
@@ -603,16 +648,21 @@ def _next_open(plan: Plan, replayer: Replayer) -> Step | None:
     return None
 
 
-def _batch_report(ex, targets, reports, position, total, scope) -> BatchReport:
+def _batch_report(
+    ex: Execution, targets: list[Step], reports: list[StepReport], position: Position, total: int, scope: Scope
+) -> BatchReport:
     recorded = [r for r in reports if r.ok]
     failed = [r for r in reports if not r.ok]
-    unverified_steps = tuple(r.step.step for r in reports if r.event is not None and r.event.unverified)
+    unverified_steps = tuple(
+        r.step.step for r in reports if r.step is not None and r.event is not None and r.event.unverified
+    )
     left = [t.step for t in targets[len(reports):]]
     parts = [f"{len(recorded)} of {len(targets)} step(s) recorded as done"]
     if unverified_steps:
         parts.append(f"{len(unverified_steps)} of them unverified (checks that could not run: verify by hand)")
     if failed:
-        parts.append(f"step {failed[0].step.step} failed: {failed[0].advice}")
+        bad = failed[0].step
+        parts.append(f"step {bad.step if bad is not None else '?'} failed: {failed[0].advice}")
     if left:
         parts.append(f"not attempted: {_ranges(left)}")
     after = next_step(ex.plan, position)
@@ -622,7 +672,7 @@ def _batch_report(ex, targets, reports, position, total, scope) -> BatchReport:
 
 
 def _ranges(numbers: list[int]) -> str:
-    out: list[str] = []
+    out: list[tuple[int, int]] = []  # (first, last) of each run
     for n in sorted(numbers):
         if out and out[-1][1] == n - 1:
             out[-1] = (out[-1][0], n)
