@@ -170,7 +170,7 @@ def test_bundled_stopped_retirement_onto_a_held_port_is_never_started(bundled):
     text, _, _ = bundled
     step23 = items(text)[23]  # mana-image-gen, stopped, 3025 held by mana-llm until step 39
     assert "start it on" not in step23
-    assert "do not start it: 3025 is held by mana-llm" in sub(step23, "Undo")
+    assert "leave it stopped (3025 is held by mana-llm)" in sub(step23, "Undo")
     assert sub(step23, "After") == "nothing to probe: 3025 stays held by mana-llm"
 
 
@@ -297,7 +297,7 @@ def test_stopped_unsure_and_running_steps_say_what_done_checks():
     assert sub(off, "After").startswith("`! nc -z -w 2 h 4002`") and "nc -z -w 2 h 4012`" not in sub(off, "After")
     assert "leave it stopped" in sub(off, "Undo")
     maybe = found[3]
-    assert "status unsure" in sub(maybe, "Change") and "reported, not failed" in sub(maybe, "After")
+    assert "its status on h is unsure" in sub(maybe, "Change") and "reported, not failed" in sub(maybe, "After")
     gone = found[4]
     assert "keep it disabled" in sub(gone, "Change") and "leave it stopped" in sub(gone, "Undo")
     assert "start it on" not in gone
@@ -310,3 +310,28 @@ def test_mermaid_labels_never_look_like_markdown_lists():
     labels = re.findall(r'\["([^"]*)"\]', block)
     assert labels
     assert not [label for label in labels if re.match(r"\d+\.\s", label)]
+
+
+def test_next_says_what_the_runbook_says_for_a_stopped_retirement_onto_a_held_port(tmp_path, monkeypatch):
+    """`reorg next 23`: mana-image-gen is stopped and 3025 stays held by mana-llm, so nothing is
+    probed free and the service is never started (it said `! nc -z -w 2 mac-mini 3025`)."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from reorg.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plans").mkdir()
+    shutil.copy(ROOT / "plans" / "reorg.json", tmp_path / "plans" / "reorg.json")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["next", "23", "--no-probe", "--json"])
+    assert shown.exit_code == 0, shown.output
+    checklist = json.loads(shown.stdout)["checklist"]
+    assert checklist["verify"] == "nothing to probe: 3025 stays held by mana-llm"
+    assert "leave it stopped" in checklist["rollback"] and "keep it disabled" in checklist["change"]
+    stopped = json.loads(runner.invoke(app, ["next", "22", "--no-probe", "--json"]).stdout)["checklist"]
+    assert stopped["verify"].startswith("`! nc -z -w 2 mac-mini 3065`") and "nc -z -w 2 mac-mini 3006`" not in stopped["verify"]
+    text = items(BUNDLED.read_text(encoding="utf-8"))
+    assert sub(text[23], "After") == checklist["verify"] and sub(text[23], "Undo") == checklist["rollback"]

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from reorg.execution import BatchReport, HistoryReport, StatusReport, StepReport
 from reorg.model import Step, StepKind
+from reorg.probe import Check
 from reorg.probe import Outcome as ExecOutcome
-from reorg.render.steptext import describe_step, step_title
+from reorg.render.steptext import StepFacts, StepText, describe_step, step_title
 from reorg.render.table import text_table
+from reorg.replay import Position
 
 
-def render_execution_json(report) -> str:
+def render_execution_json(report: StatusReport | StepReport | BatchReport | HistoryReport) -> str:
     """Any execute report (status, step, batch, history) as JSON: sorted keys, one trailing newline.
 
     A step report (next, done, undo) also carries the step's checklist, as the text shows it, so
@@ -21,14 +25,14 @@ def render_execution_json(report) -> str:
     checklist; ``null`` when there is no step. A batch carries one per step.
     """
     data = report.to_dict()
-    if data.get("action") == "done-batch":
+    if isinstance(report, BatchReport):
         data["steps"] = [dict(item, checklist=_checklist(r)) for item, r in zip(data["steps"], report.reports, strict=False)]
-    elif "action" in data:
+    elif isinstance(report, StepReport):
         data["checklist"] = _checklist(report)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _checklist(report) -> dict[str, Any] | None:
+def _checklist(report: StepReport) -> dict[str, Any] | None:
     step = report.step
     if not isinstance(step, Step):
         return None
@@ -45,41 +49,17 @@ def _checklist(report) -> dict[str, Any] | None:
     }
 
 
-def step_text(step: Step, report):
-    """The step's checklist, said for its binding's status (stopped, unsure) and its shared ports."""
-    text = describe_step(step, report.scope, sharing=_sharing(step, report.position))
-    status = getattr(report, "status", "")
-    svc, host, old, new = step.service, step.host, step.from_port, step.to_port
-    if status == "stopped":
-        if step.kind is StepKind.RETIRE:
-            return replace(
-                text,
-                change=f"{svc} is stopped on {host}: keep it disabled so it stays down, and remove port {old} "
-                "from its clients' settings.",
-                verify=f"`! nc -z -w 2 {host} {old}` (port {old} is free), or `reorg done {step.step}`.",
-                rollback=f"Restore {svc}'s configuration with port {old} and leave it stopped, as it was "
-                "(`reorg undo`).",
-            )
-        return replace(
-            text,
-            change=f"{svc} is stopped on {host}: change its configured port from {old} to {new} (env, compose, "
-            "plist or Scheduled Task) and its clients' references; do not start it, it stays stopped.",
-            verify=f"Nothing answers on {new}: {svc} stays stopped; `! nc -z -w 2 {host} {old}` (port {old} is "
-            f"free), or `reorg done {step.step}`.",
-            rollback=f"Set its configured port back from {new} to {old}; leave it stopped (`reorg undo`).",
-        )
-    if status == "unsure":
-        return replace(
-            text,
-            change=f"{svc}'s status on {host} is unsure in the current table: find out whether it runs. "
-            + text.change,
-            verify=text.verify + f" If {svc} does not run, no answer on the new port is right; reorg reports it "
-            "as not checked rather than failed.",
-        )
-    return text
+def step_text(step: Step, report: StepReport) -> StepText:
+    """The step's checklist, said for its binding's status (stopped, unsure) and its shared ports.
+
+    The same text as the runbook's (``describe_step``), so ``reorg next`` and the runbook never
+    disagree with what ``reorg done`` checks."""
+    return describe_step(
+        step, report.scope, sharing=_sharing(step, report.position), facts=StepFacts(status=report.status)
+    )
 
 
-def undo_text(step: Step, report) -> tuple[str, str, str, str, str]:
+def undo_text(step: Step, report: StepReport) -> tuple[str, str, str, str, str]:
     """The rollback's checklist: title, pre-check, change, verify, and how to redo it."""
     text = step_text(step, report)
     status = getattr(report, "status", "")
@@ -111,7 +91,7 @@ def undo_text(step: Step, report) -> tuple[str, str, str, str, str]:
     return title, precheck, change, verify, redo
 
 
-def _sharing_port(step: Step, position, port: int) -> tuple[str, ...]:
+def _sharing_port(step: Step, position: Position, port: int) -> tuple[str, ...]:
     """Services other than the step's own that hold ``port`` on its host at ``position``."""
     return tuple(sorted(
         service for (service, host), held in position.state_dict().items()
@@ -124,7 +104,7 @@ def _change(step: Step, reverse: bool = False) -> str:
     return f"{new} → {old}" if reverse else f"{old} → {new}"
 
 
-def _step_numbers(steps, limit: int = 12) -> str:
+def _step_numbers(steps: Iterable[Step], limit: int = 12) -> str:
     """``2, 3, 4`` or, for a long wave, ``2, 3, ... (31 in all)``."""
     numbers = [str(step.step) for step in steps]
     if len(numbers) <= limit:
@@ -132,25 +112,25 @@ def _step_numbers(steps, limit: int = 12) -> str:
     return ", ".join(numbers[:limit]) + f", ... ({len(numbers)} in all)"
 
 
-def _checks_table(checks) -> str:
+def _checks_table(checks: Sequence[Check]) -> str:
     rows = [[c.phase, c.what, c.outcome.value, c.detail] for c in checks]
     return text_table(rows, headers=["phase", "check", "result", "detail"], tablefmt="simple", disable_numparse=True)
 
 
-def _check_summary(checks) -> str:
+def _check_summary(checks: Sequence[Check]) -> str:
     if not checks:
         return "-"
     counts = [(o, sum(1 for c in checks if c.outcome is o)) for o in ExecOutcome]
     return ", ".join(f"{n} {o.value}" for o, n in counts if n)
 
 
-def render_status(report) -> str:
+def render_status(report: StatusReport) -> str:
     """``reorg status`` for people: a two-column summary, then notices."""
     done = len(report.position.done)
     nxt, last, dirty = report.next, report.last_done, report.dirty
     if not report.total:
         progress = "the plan has no steps: every binding is already on its target port"
-    elif report.finished:
+    elif report.finished or nxt is None:
         progress = f"all {report.total} steps done"
     else:
         progress = f"{done} of {report.total} steps done; wave {nxt.wave} of {report.waves} is open"
@@ -200,12 +180,12 @@ def render_status(report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _steps_of(report, numbers) -> list[Step]:
+def _steps_of(report: StatusReport, numbers: Iterable[int]) -> list[Step]:
     by_number = {step.step: step for step in report.plan.steps}
     return [by_number[n] for n in numbers if n in by_number]
 
 
-def _sharing(step: Step, position) -> tuple[str, ...]:
+def _sharing(step: Step, position: Position) -> tuple[str, ...]:
     """Services other than the step's own that hold its old port on its host at ``position``."""
     return tuple(sorted(
         service for (service, host), port in position.state_dict().items()
@@ -213,7 +193,7 @@ def _sharing(step: Step, position) -> tuple[str, ...]:
     ))
 
 
-def render_step_report(report) -> str:
+def render_step_report(report: StepReport) -> str:
     """``reorg next``, ``done`` and ``undo``: the step's checklist, its checks, what to do next."""
     out: list[str] = []
     step = report.step
@@ -238,11 +218,13 @@ def render_step_report(report) -> str:
     return "\n".join(out).lstrip("\n") + "\n"
 
 
-def render_batch_report(report) -> str:
+def render_batch_report(report: BatchReport) -> str:
     """``reorg done 3-9,12``: one line per step attempted, its checks summed up, then the advice."""
     rows = []
     for item in report.reports:
         event = item.event
+        if item.step is None:
+            continue  # a batch reports only steps it attempted
         rows.append([
             item.step.step,
             item.step.wave,
@@ -256,7 +238,7 @@ def render_batch_report(report) -> str:
     return table + "\n\n" + report.advice + "\n"
 
 
-def render_history(report) -> str:
+def render_history(report: HistoryReport) -> str:
     """``reorg history``: the journal as a table, oldest event first."""
     if not report.events:
         return f"{report.journal_path.as_posix()}: no events yet (the first `reorg next` starts the journal)\n"
@@ -286,7 +268,7 @@ def render_history(report) -> str:
     return table
 
 
-def render_reset(journal_path, backup) -> str:
+def render_reset(journal_path: Path, backup: Path | None) -> str:
     if backup is None:
         return f"{journal_path.as_posix()}: no journal to move aside; the next `reorg done` starts one\n"
     return (
@@ -295,6 +277,6 @@ def render_reset(journal_path, backup) -> str:
     )
 
 
-def render_reset_json(journal_path, backup) -> str:
+def render_reset_json(journal_path: Path, backup: Path | None) -> str:
     data = {"journal": journal_path.as_posix(), "backup": backup.as_posix() if backup else None}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"

@@ -154,19 +154,20 @@ def describe_step(
 
     if step.kind is StepKind.RETIRE:
         if stopped:
-            change = f"it is stopped: keep it disabled ({unit}); remove {old} from its clients."
+            change = f"it is stopped: keep it disabled ({unit}), it stays stopped; remove {old} from its clients."
         elif unsure:
-            change = f"status unsure: stop it if it runs, disable it ({unit}); remove {old} from its clients."
+            change = f"its status on {host} is unsure: stop it if it runs, disable it ({unit}); remove {old} from its clients."
         else:
             change = f"stop and disable it ({unit}); remove {old} from its clients."
         if sharing:
             verify = f"nothing to probe: {old} stays held by {held_by}" if stopped else gone
         else:
             verify = free_old
-        if sharing:
+        if stopped:
+            held = f" ({old} is held by {held_by})" if sharing else ""
+            rollback = f"restore its configuration with {old}; leave it stopped{held} (`reorg undo`)."
+        elif sharing:
             rollback = f"restore its configuration with {old} but do not start it: {old} is held by {held_by} (`reorg undo`)."
-        elif stopped:
-            rollback = f"restore its configuration with {old}; leave it stopped (`reorg undo`)."
         elif unsure:
             rollback = f"re-enable it with {old}, start it only if it ran; restore its clients (`reorg undo`)."
         else:
@@ -177,9 +178,9 @@ def describe_step(
         f"; no other service holds {new} on any host" if scope is Scope.GLOBAL else ""
     )
     if stopped:
-        lead, restart, back = "it is stopped: ", "do not start it", "leave it stopped"
+        lead, restart, back = "it is stopped: ", "do not start it: it stays stopped", "leave it stopped"
     elif unsure:
-        lead, restart, back = "status unsure: see whether it runs; ", "restart it if it runs", "restart it if it ran"
+        lead, restart, back = f"its status on {host} is unsure: see whether it runs; ", "restart it if it runs", "restart it if it ran"
     else:
         lead, restart, back = "", "restart it", "restart it"
     if step.kind is StepKind.TO_TEMP:
