@@ -25,10 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
+def sigint_default() -> None:
+    """In the child: SIGINT as a terminal gives it. A shell's background job (``cmd &``) starts
+    with SIGINT ignored, and Python keeps an inherited SIG_IGN, so a test run from one could
+    not interrupt its children."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def reorg(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m reorg ARGS`` in a fresh interpreter, as the console script runs it."""
     full = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "reorg", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "reorg", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=sigint_default,
+    )
 
 
 def walk(command, path: tuple[str, ...] = ()):
@@ -188,7 +198,7 @@ def interrupt_when(args: list[str], cwd: Path, *markers, delay: float = 0.0, pyt
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     child = subprocess.Popen(
         [sys.executable, *python, "-m", "reorg", *args], cwd=cwd, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default,
     )
     seen, waiting = [], list(markers)
     assert child.stderr is not None
@@ -250,7 +260,7 @@ def test_ctrl_c_stops_a_cp_sat_search_at_once():
         "print('alive', file=sys.stderr)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)},
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     assert child.stderr is not None and child.stderr.readline() == "solving\n"
     time.sleep(0.5)
     child.send_signal(signal.SIGINT)
