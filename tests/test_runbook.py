@@ -335,3 +335,23 @@ def test_next_says_what_the_runbook_says_for_a_stopped_retirement_onto_a_held_po
     assert stopped["verify"].startswith("`! nc -z -w 2 mac-mini 3065`") and "nc -z -w 2 mac-mini 3006`" not in stopped["verify"]
     text = items(BUNDLED.read_text(encoding="utf-8"))
     assert sub(text[23], "After") == checklist["verify"] and sub(text[23], "Undo") == checklist["rollback"]
+
+
+def test_runbook_finds_the_dependencies_once(monkeypatch):
+    """The diagram and its caption share one pass over the steps (issue 8: 1.8 s each at 100k)."""
+    import reorg.render.diagram as diagram
+    import reorg.render.runbook as runbook
+
+    calls = []
+    real = diagram.step_dependencies
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runbook, "step_dependencies", counted)
+    monkeypatch.setattr(diagram, "step_dependencies", counted)
+    bindings = (Binding("a", "h", 4001, line=2, source="compose"), Binding("b", "h", 4002, line=3, source="compose"))
+    chain = (Step(1, 1, "a", "h", 4001, 4003, K.MOVE), Step(2, 2, "b", "h", 4002, 4001, K.MOVE))
+    text = render_runbook(*_plan(chain, bindings), "demo", "demo.json")
+    assert "s1 --> s2" in text and calls == [1]

@@ -68,20 +68,22 @@ def node_label(step: Step) -> str:
     return f"s{step.step} {step.service} on {step.host}: {port_change(step)}"
 
 
-def render_mermaid(plan: Plan) -> str:
+def render_mermaid(plan: Plan, arrows: dict[tuple[int, int], bool] | None = None) -> str:
     """A ```mermaid flowchart of the waves and who waits for whom (compact for big plans).
 
     Up to ``DIAGRAM_MAX_STEPS`` steps: a subgraph per wave holding a node for each step that
     waits or is waited for, and one node counting the wave's other steps. Above: a node per wave,
     or per band of waves, with the number of arrows between them. Labels are plain text in quotes
-    (``mermaid_label``), so they render alike in every Mermaid version.
+    (``mermaid_label``), so they render alike in every Mermaid version. ``arrows`` are the
+    plan's ``step_dependencies`` when the caller has them already.
     """
     steps = plan.steps
     lines = ["```mermaid", "flowchart LR"]
     if not steps:
         lines += ['  done["no steps: every binding is already on its target port"]', "```"]
         return "\n".join(lines) + "\n"
-    arrows = step_dependencies(steps, plan.options.scope)
+    if arrows is None:
+        arrows = step_dependencies(steps, plan.options.scope)
     waves: dict[int, list[Step]] = {}
     for s in steps:
         waves.setdefault(s.wave, []).append(s)
@@ -126,9 +128,10 @@ def render_mermaid(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diagram_caption(plan: Plan) -> str:
+def diagram_caption(plan: Plan, arrows: dict[tuple[int, int], bool] | None = None) -> str:
     """What the diagram's arrows mean, naming only the kinds of arrow it draws ('' for none)."""
-    arrows = step_dependencies(plan.steps, plan.options.scope)
+    if arrows is None:
+        arrows = step_dependencies(plan.steps, plan.options.scope)
     if not arrows:
         return ""
     banded = len(plan.steps) > DIAGRAM_MAX_STEPS or len(arrows) > DIAGRAM_MAX_EDGES

@@ -15,10 +15,17 @@ from itertools import groupby
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from reorg.escape import md_code, md_escape, shell_quote
+from reorg.escape import md_code, shell_quote
 from reorg.model import PLAN_FORMAT, Binding, Instance, PairMode, Plan, Step, StepKind
-from reorg.render.diagram import diagram_caption, render_mermaid
-from reorg.render.steptext import StepFacts, describe_step, listen_command, plain_undo, short_title
+from reorg.render.diagram import diagram_caption, render_mermaid, step_dependencies
+from reorg.render.steptext import (
+    StepFacts,
+    describe_step,
+    listen_command,
+    md_escape,
+    plain_undo,
+    short_title,
+)
 from reorg.render.table import md_table
 
 
@@ -206,12 +213,17 @@ def render_runbook(
     partners = pair_partners(plan, instance)
     hosts = sorted({s.host for s in steps})
 
-    def facts(s: Step) -> StepFacts:
+    def facts_of(s: Step) -> StepFacts:
         b = bindings.get((s.service, s.host))
         if b is None:
             return StepFacts(os=host_os.get(s.host, ""), generic=_GENERIC)
         line = (f"{table}:{b.line}" if table else f"line {b.line}") if b.line else ""
         return StepFacts(b.status, b.source, b.note, line, host_os.get(s.host, ""), _GENERIC)
+
+    known = {s.step: facts_of(s) for s in steps}  # once per step: the summary and the items share it
+
+    def facts(s: Step) -> StepFacts:
+        return known[s.step]
 
     out: list[str] = [f"# Runbook: {md_escape(name)}", ""]
     # ---- summary
@@ -289,8 +301,9 @@ def render_runbook(
         out += [f"- {place}" for place in _WHERE_PORTS_LIVE] + [""]
     # ---- diagram and waves
     if steps:
-        out += ["## Waves and dependencies", "", render_mermaid(plan).rstrip("\n"), ""]
-        caption = diagram_caption(plan)
+        arrows = step_dependencies(steps, plan.options.scope)
+        out += ["## Waves and dependencies", "", render_mermaid(plan, arrows).rstrip("\n"), ""]
+        caption = diagram_caption(plan, arrows)
         if caption:
             out += [caption, ""]
     origin: dict[tuple[str, str], int] = {}

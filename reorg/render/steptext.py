@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from reorg.escape import md_escape, shell_quote
+from reorg.escape import md_escape as _md_escape
+from reorg.escape import shell_quote as _shell_quote
 from reorg.model import Scope, Step, StepKind
+
+# Names and sources repeat across a plan's steps (hosts in every one): escape each once.
+md_escape = lru_cache(maxsize=1 << 16)(_md_escape)
+shell_quote = lru_cache(maxsize=1 << 12)(_shell_quote)
 
 STOPPED, UNSURE = "stopped", "unsure"  # the statuses the text changes for (as reorg.replay)
 WINDOWS = "windows"
