@@ -349,6 +349,19 @@ def _explain_ranges(
         for r in ranges:
             if (r.start, r.end) == (cap.lo, cap.hi):
                 limits[(r.category, cap.host)] += cap.limit
+    for i, b in enumerate(slot_bindings):  # one binding with no port at all (its host avoids the rest)
+        if slots[i].domain:
+            continue
+        spans = [r for r in ranges if r.category == b.category]
+        on_host: dict[int, str] = {}
+        for r in spans:
+            on_host.update(_blocked_set(b.host, r.start, r.end, bindings, fixed, reservations, facts))
+        taken = ", ".join(f"{p} {who}" for p, who in sorted(on_host.items())[:5]) + (" ..." if len(on_host) > 5 else "")
+        raise ReorgError(
+            f"range {b.category} ({_span_text(spans)}) on {b.host} is too small: 1 binding(s) want it "
+            f"({b.service}@{b.host}), it has {sum(r.end - r.start + 1 for r in spans)} port(s), 0 free for it"
+            f"{'; taken: ' + taken if taken else ''}; widen the range, pin some elsewhere or free a port on {b.host}"
+        )
     for (category, host), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         distinct = {id(slots[i].domain): slots[i].domain for i in members}  # most share one tuple
         union: set[int] = set().union(*distinct.values())
@@ -370,7 +383,7 @@ def _explain_ranges(
         where = f" on {host}" if host else " on the fleet"
         pins = sorted(f"{who} {p}" for p, who in blockers.items() if "@" in who)
         others = sorted(f"{p} {who}" for p, who in blockers.items() if "@" not in who)
-        span_text = ", ".join(f"{r.start}-{r.end}" if r.start != r.end else f"{r.start}" for r in spans)
+        span_text = _span_text(spans)
         detail = f"; pins holding it: {', '.join(pins[:8])}{' ...' if len(pins) > 8 else ''}" if pins else ""
         detail += f"; also taken: {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}" if others else ""
         spare_text = f" and --spare {options.spare} must stay free" if short_of_spare else ""
@@ -379,6 +392,10 @@ def _explain_ranges(
             f"port(s), {len(union)} free for them{spare_text}{detail}; widen the range, pin some elsewhere "
             "or lower --spare"
         )
+
+
+def _span_text(spans: list[Range]) -> str:
+    return ", ".join(f"{r.start}-{r.end}" if r.start != r.end else f"{r.start}" for r in spans)
 
 
 def _rows(bindings: tuple[Binding, ...], pins: tuple[TargetRow, ...], placed: dict[Key, int], pairs: Pairs) -> tuple[TargetRow, ...]:
