@@ -225,6 +225,7 @@ def render_runbook(
     def facts(s: Step) -> StepFacts:
         return known[s.step]
 
+    current = md_code(instance.current_path or "data/current.csv")
     out: list[str] = [f"# Runbook: {md_escape(name)}", ""]
     # ---- summary
     if not steps:
@@ -267,8 +268,8 @@ def render_runbook(
         "",
         f"1. `reorg hosts init --plan {ref}` writes `hosts.csv` with every host: fill in each address. "
         "A host without one is probed only from itself: `--here HOST` (or `REORG_HERE`) probes it on 127.0.0.1.",
-        f"2. `reorg status --plan {ref}` warns if the current table changed since the plan (then re-plan); "
-        "`reorg check`, where the plan was made, lists the collisions this plan removes.",
+        f"2. Where the plan was made: `reorg check` lists the collisions this plan removes; if {current} "
+        "changed since the plan (its sha256 is at the end), plan again.",
     ]
     if steps:
         out.append(f"3. Back up what the steps change, per host: {_backups(steps, bindings)}.")
@@ -276,12 +277,12 @@ def render_runbook(
         "",
         f"Per step: `reorg next N --plan {ref}` shows step N, checks its new port is free and records it as "
         "started; after the change `reorg done` checks it and records it; `reorg undo` shows the rollback of "
-        "the last done step, asks, then checks and records it. Steps of a wave may run in any order; undo "
-        "several in reverse order. A step's Undo, where it names none: set the old port back the same way, "
-        "restart the service and point its clients back.",
+        f"the last done step, asks, then checks and records it; `reorg status --plan {ref}` shows where you "
+        "are. Steps of a wave may run in any order; undo several in reverse order. A step's Undo, where it "
+        "names none: set the old port back the same way, restart the service and point its clients back.",
         "",
-        "`! nc -z -w 2 HOST PORT` shows a port free only when the connection is refused: a timeout means "
-        "the host was not reached. " + (_listen_help(hosts, host_os) if steps else ""),
+        "`nc -z -w 2 HOST PORT` runs on any machine that reaches HOST; `! nc ...` shows a port free only "
+        "when the connection is refused: a timeout means the host was not reached. " + (_listen_help(hosts, host_os) if steps else ""),
         "",
         _CLIENTS,
         "",
@@ -344,7 +345,6 @@ def render_runbook(
         for s in members:
             holders.move(s)
     # ---- after
-    current = md_code(instance.current_path or "data/current.csv")
     out += [
         "## After the last step",
         "",
