@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reorg.model import Goal, Instance, PlanOptions, ReorgError, Scope
 
@@ -44,6 +44,9 @@ class Problem:
     pair_links: tuple[tuple[int, int], ...]  # (frontend idx, backend idx), both arriving movers
     shared_leavers: tuple[tuple[int, ...], ...]  # movers leaving one (host, port) together
     cyclic: tuple[tuple[int, ...], ...]  # non-trivial strongly connected components
+    # lower_bound_waves per move count, computed once (a plan's metrics and its optimal claim ask
+    # for it several times); not an init field, so dataclasses.replace starts it empty
+    wave_bounds: dict[int, int] = field(init=False, default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -304,6 +307,12 @@ def lower_bound_waves(problem: Problem, moves: int | None = None) -> int:
         return 0
     lb_moves = lower_bound_moves(problem)
     moves = lb_moves if moves is None else moves
+    if moves not in problem.wave_bounds:
+        problem.wave_bounds[moves] = _lower_bound_waves(problem, moves, lb_moves)
+    return problem.wave_bounds[moves]
+
+
+def _lower_bound_waves(problem: Problem, moves: int, lb_moves: int) -> int:
     cap = problem.options.max_per_wave
     by_cap = math.ceil(moves / cap) if cap else 1
     anyone_waits = any(problem.blockers[i] for i in problem.movers)

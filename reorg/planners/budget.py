@@ -1,12 +1,19 @@
 """The time budget of one command: a deadline on the monotonic clock, passed down to every stage.
 
-``--time-limit S`` bounds the whole command, from the process start (imports included) to the
-last file written. The command makes one ``Deadline`` and hands it down; how it is shared:
+``--time-limit S`` bounds the whole command, from the process start (interpreter start-up and
+imports included) to the last file written. The command makes one ``Deadline`` and shares it:
 
-- **reading** the tables takes what it takes (it is measured, not limited);
-- **the reserve**: ``reserve_seconds(bindings, read_seconds)`` is kept back for verifying,
-  rendering and writing the plan and for the interpreter's exit: at least as long as reading
-  took (the same kind of work, slowed by the same load);
+- **the fixed work.** Every plan needs its tables read, the problem built, the greedy plan made
+  and packed into waves (the fallback), and then verified, rendered and written. That work is
+  linear in the input: ``FIXED`` gives its CPU seconds per byte read and per binding, measured on
+  this project's 2-core machine. Its wall time is that CPU time over the share of a core this
+  process is getting (``cpu_share``: its CPU time over its wall time so far, about 1 on an idle
+  machine and 0.3-0.4 at a load of 8 on 2 cores), times ``MARGIN``.
+- **a limit too short for the fixed work fails fast** (``TooShort``: one line, exit 2, nothing
+  written): before reading, when the tables' size already says so, and again after reading, with
+  the bindings counted. The message gives the least --time-limit that would do on this machine
+  at its present load.
+- **the reserve**: after reading, the wall time to verify, render and write is kept back.
 - **planning** gets the rest. Greedy comes first (it is fast, and is the fallback); CP-SAT then
   gives each solve ``min(its share, what is left)``: the share is deterministic (CP-SAT's
   ``max_deterministic_time``, derived from ``--time-limit`` and the instance only, so the same
@@ -22,15 +29,32 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass
 
-# Verify + render + write + the interpreter's exit, kept back from planning: a floor, and the
-# larger of a per-binding cost and the time reading took (reading the tables is work of the same
-# kind and size as writing the plan, and it slows down with the machine's load just as writing
-# does). Measured on the 2-core machine at load 8: 2,000 bindings read in 2.2-3.4 s, then verify
-# 0.1 s, write 0.7-0.8 s, exit 0.5 s. This assumes writing is linear in the plan (issue 8, item
-# 1): a renderer that is not makes every large run late by its excess.
-RESERVE_PER_BINDING = 100e-6
-RESERVE_FLOOR = 1.0
+from reorg.model import ReorgError
+
+
+@dataclass(frozen=True)
+class FixedCost:
+    """CPU seconds of the work every plan needs, per byte of the tables and per binding.
+
+    Measured with the garbage collector off (as the plan command runs) on the 2-core machine,
+    whole phases at 10,000 and 100,000 bindings, then rounded up: reading 0.36 us per byte (5.7 MB
+    in 2.0 s; a table with a quoted cell also imports pandas, 0.3 s); build, greedy and packing
+    42-44 us per binding; verify, runbook, plan JSON and write 63-90 us per binding; the
+    interpreter's exit and the summary (``floor``).
+    """
+
+    per_byte: float = 0.5e-6
+    plan_per_binding: float = 50e-6
+    write_per_binding: float = 120e-6
+    pandas: float = 0.35
+    floor: float = 0.05
+    bytes_per_binding: float = 56.0  # a generated current.csv row and its target row
+
+
+FIXED = FixedCost()
+MARGIN = 1.2  # the load changes while a command runs
 
 
 def process_elapsed() -> float:
@@ -85,10 +109,62 @@ class Deadline:
         return child
 
 
-def reserve_seconds(bindings: int, read_seconds: float = 0.0) -> float:
-    """Wall time kept back for verifying, rendering and writing a plan of this many bindings,
-    given how long reading the tables took."""
-    return RESERVE_FLOOR + max(RESERVE_PER_BINDING * bindings, read_seconds)
+
+
+def cpu_share() -> float:
+    """The share of a core this process has had since it started: its CPU time over its wall
+    time (1 while the process is too young to tell), at least 0.1."""
+    elapsed = process_elapsed()
+    if elapsed < 0.2:
+        return 1.0
+    return min(1.0, max(0.1, time.process_time() / elapsed))
+
+
+def wall(cpu_seconds: float) -> float:
+    """Wall seconds that ``cpu_seconds`` of work take at this process's share of a core."""
+    return MARGIN * cpu_seconds / cpu_share()
+
+
+class TooShort(ReorgError):
+    """--time-limit is below what the input's fixed work needs on this machine now."""
+
+
+def require(deadline: Deadline, need: float, what: str, command: str = "reorg plan") -> None:
+    """Fail fast, before the work starts, when ``need`` wall seconds do not fit in what is left
+    of ``deadline``; the message names the least --time-limit that would do."""
+    if deadline.seconds is None or need <= deadline.remaining():
+        return
+    spent = deadline.elapsed()
+    least = math.ceil(spent + need + 0.5)
+    raise TooShort(
+        f"--time-limit {deadline.seconds:g} is too short for this input: {what} take about "
+        f"{need:.1f} s more on this machine now ({spent:.1f} s spent already, {cpu_share():.0%} of "
+        f"a core); nothing was written; give {command} --time-limit {least} or more"
+    )
+
+
+def reading_need(table_bytes: int) -> float:
+    """Wall seconds to read tables of this size, plus a quarter of the fixed work of as many
+    bindings as they hold at ``bytes_per_binding``: the check before reading refuses only a limit
+    that reading alone would overrun, or nearly (notes make rows longer, so the row count is a
+    guess); the check after reading counts the bindings."""
+    rows = table_bytes / FIXED.bytes_per_binding
+    return wall(FIXED.per_byte * table_bytes + 0.25 * (FIXED.plan_per_binding + FIXED.write_per_binding) * rows)
+
+
+def planning_need(bindings: int, plans: int = 1) -> float:
+    """Wall seconds to build the problem and make the greedy plan in fewer waves, ``plans`` times."""
+    return wall(FIXED.plan_per_binding * bindings * plans)
+
+
+def writing_need(bindings: int, plans: int = 1) -> float:
+    """Wall seconds to verify, render and write ``plans`` plans of this many bindings, and exit."""
+    return wall(FIXED.write_per_binding * bindings * plans + FIXED.floor)
+
+
+def reserve_seconds(bindings: int, plans: int = 1) -> float:
+    """Wall time kept back from planning for verifying, rendering and writing: ``writing_need``."""
+    return writing_need(bindings, plans)
 
 
 NO_DEADLINE = Deadline(None)
