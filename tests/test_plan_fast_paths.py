@@ -47,7 +47,10 @@ def run_plan(cwd: Path, *args: str) -> tuple[set[str], subprocess.CompletedProce
 
 def test_a_plan_at_its_bounds_imports_no_solver_no_pandas_and_no_scan(tmp_path):
     write_csvs(generate(1, 5, 400, collisions=0.02), tmp_path / "current.csv", tmp_path / "target.csv")
-    modules, run = run_plan(tmp_path, "--current", "current.csv", "--target", "target.csv", "--out", "out")
+    # a limit no load can make too short: the shortcut does not depend on it
+    modules, run = run_plan(
+        tmp_path, "--current", "current.csv", "--target", "target.csv", "--out", "out", "--time-limit", "600"
+    )
     assert run.returncode == 0, run.stderr
     assert modules == set(), f"reorg plan imported {sorted(modules)}"
     metrics = json.loads((tmp_path / "out" / "reorg.json").read_text())["metrics"]
@@ -60,7 +63,7 @@ def test_a_plan_off_its_bounds_still_solves_with_cpsat(tmp_path):
     write_csvs(generate(1, 2, 100, pairs=0.3, collisions=0.02), tmp_path / "current.csv", tmp_path / "target.csv")
     modules, run = run_plan(
         tmp_path, "--current", "current.csv", "--target", "target.csv", "--out", "out",
-        "--temp-ports", "39000-39001", "--time-limit", "5",
+        "--temp-ports", "39000-39001", "--time-limit", "30",
     )
     assert run.returncode == 0, run.stderr
     assert "ortools" in modules and "reorg.planners.wavemodel" in modules

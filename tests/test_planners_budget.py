@@ -325,3 +325,19 @@ def test_compare_fails_only_when_no_strategy_has_a_plan(tmp_path):
     with pytest.raises(ReorgError) as err:
         commands.compare(current, target, ONE_TEMP, list(Candidate), [None])
     assert str(err.value).startswith("no strategy found a plan: no plan exists with the 1 free temp port")
+
+
+def test_each_stage_of_a_sequence_leaves_the_later_stages_their_share_of_the_wall_clock():
+    """The joint model's first stage used to take all the wall time left, so the waves of a
+    2,000-binding plan with hard pairs and a 2-port pool stayed at the list schedule's (issue 8)."""
+    from reorg.planners.cpsat import _SubBuilder
+    from reorg.planners.parts import Clock
+    from reorg.planners.wavemodel import WaveModel
+
+    problem = build_problem(generate(1, 2, 40, collisions=0.02), PlanOptions())
+    clock = Clock(Deadline(100.0))
+    sub = _SubBuilder(problem, clock)(tuple(sorted(problem.movers)))
+    model = WaveModel(sub, 10, 50.0, clock=clock)
+    assert 90.0 < model._solver(1).parameters.max_time_in_seconds <= 100.0
+    assert 45.0 < model._solver(2).parameters.max_time_in_seconds <= 50.0
+    assert model._solver(3).parameters.max_time_in_seconds <= 100.0 / 3

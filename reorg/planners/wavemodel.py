@@ -135,8 +135,11 @@ class WaveModel:
 
     # -- solving -------------------------------------------------------------------------------
 
-    def _solver(self) -> sat.CpSolver:
-        return sat.new_solver(self.time_limit, log, self.clock.wall())
+    def _solver(self, parts: int = 1) -> sat.CpSolver:
+        """A solver with this model's deterministic limit and 1/``parts`` of the wall time left:
+        each stage of a sequence keeps a share for the stages after it."""
+        wall = self.clock.wall()
+        return sat.new_solver(self.time_limit, log, None if wall is None else wall / max(1, parts))
 
     def _note_limits(self, solver: sat.CpSolver, status: Any) -> None:
         """Record a solve the limits cut short, and whether the wall clock did it."""
@@ -160,8 +163,11 @@ class WaveModel:
         for (a, b), s in self.split.items():
             self.model.add_hint(s, sched.arrive[a] != sched.arrive[b])
 
-    def _stage(self, name: str, objective: Any, lower: int, hint: Schedule | None) -> tuple[Schedule, bool, int]:
-        """Minimise figure ``name`` (>= ``lower``); return the schedule, proof, and value."""
+    def _stage(
+        self, name: str, objective: Any, lower: int, hint: Schedule | None, parts: int = 1
+    ) -> tuple[Schedule, bool, int]:
+        """Minimise figure ``name`` (>= ``lower``); return the schedule, proof, and value.
+        ``parts``: this stage and the ones after it, which share the wall time left."""
         m = self.model
         m.add(objective >= lower)
         m.minimize(objective)
@@ -171,7 +177,7 @@ class WaveModel:
                 return hint, False, self._figure(name, hint)
             raise TimeoutError("the time limit ran out before CP-SAT could start")
         self._hint(hint)
-        solver = self._solver()
+        solver = self._solver(parts)
         status = solver.solve(m)
         self._note_limits(solver, status)
         if status == sat.OPTIMAL or status == sat.FEASIBLE:
@@ -218,14 +224,17 @@ class WaveModel:
         proven = True
         best = hint
         extra_temps = False
-        for name in stages:
+        named = [name for name in stages if figures[name] is not None]
+        for k, name in enumerate(named):
             expr = figures[name]
-            if expr is None:
-                continue
+            assert expr is not None
             floor = lower.get(name, 0)
             if name == "waves" and extra_temps:
                 floor = lower.get("waves_any", 1)  # more temps than cycles can cut any chain
-            best, ok, value = self._stage(name, expr, floor, best)
+            # a stage that hits the wall clock without a proof would leave the next objective
+            # nothing (issue 8: the joint model's temps stage took it all, and the waves of a
+            # 2,000-binding plan with hard pairs stayed at the list schedule's 57)
+            best, ok, value = self._stage(name, expr, floor, best, len(named) - k)
             if name == "temps":
                 extra_temps = value > lower.get("temps", 0)
             proven &= ok
