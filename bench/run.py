@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,10 @@ register(Case("plan-100", ("plan",), fleet(100, 3), out="dir", quick=True))
 register(Case("plan-1k", ("plan",), fleet(1_000, 10), out="dir", quick=True))
 register(Case("plan-1k-cap10", ("plan",), fleet(1_000, 10), ("--max-per-wave", "10"), out="dir", quick=True))
 register(Case("plan-10k", ("plan",), fleet(10_000, 50), out="dir", limits=True))
-register(Case("plan-100k", ("plan",), fleet(100_000, 200), out="dir", timeout=300.0))
+register(Case(
+    "plan-100k", ("plan",), fleet(100_000, 200), ("--time-limit", "90"), out="dir", timeout=300.0,
+    note="--time-limit 90: at the default 10 the command fails fast (the fixed work alone takes longer)",
+))
 register(Case(
     "plan-cap7-pool2", ("plan",), fleet(200, 4), ("--max-per-wave", "7", "--temp-ports", "39000-39001"),
     out="dir", quick=True, limits=True, note="a wave cap with a 2-port temp pool",
@@ -243,6 +246,10 @@ register(Case(
 register(Case(
     "plan-pairs10-pool2", ("plan",), fleet(2_000, 10, pairs=0.1), ("--temp-ports", "39000-39001"),
     out="dir", limits=True, note="hard pairs (10%) with a 2-port temp pool",
+))
+register(Case(
+    "plan-pairs10-pool2-T20", ("plan",), fleet(2_000, 10, pairs=0.1), ("--temp-ports", "39000-39001", "--time-limit", "20"),
+    out="dir", note="the pairs10 case with --time-limit 20",
 ))
 register(Case(
     "plan-pairs30", ("plan",), fleet(500, 5, pairs=0.3), ("--temp-ports", "39000-39001"),
@@ -268,6 +275,31 @@ register(Case("scan-5k-files", ("scan",), ScanTree(5_000), out="dir", owner="sca
 register(Case("target-1k", ("target",), TargetFleet(1_000), out="target", owner="target"))
 
 
+# --time-limit adherence across sizes and options (`--adherence`): each row runs once per limit
+
+@dataclass(frozen=True)
+class Adherence:
+    name: str
+    inputs: Fleet
+    args: tuple[str, ...]
+    limits: tuple[float, ...]
+
+
+ADHERENCE: dict[str, Adherence] = {}
+_MIXES = (
+    ("plain", {}, ()),
+    ("pairs", {"pairs": 0.1}, ("--temp-ports", "39000-39001")),
+    ("cap10", {}, ("--max-per-wave", "10")),
+    ("pool2", {}, ("--temp-ports", "39000-39001")),
+)
+for _size, _hosts, _limits in ((10, 2, (2.0, 5.0)), (1_000, 10, (2.0, 5.0, 20.0)), (10_000, 50, (5.0, 20.0)),
+                               (100_000, 200, (10.0,))):
+    for _mix, _extra, _args in _MIXES:
+        _name = f"{_size}-{_mix}"
+        ADHERENCE[_name] = Adherence(_name, fleet(_size, _hosts, **_extra), _args, _limits)
+ADHERENCE["100000-plain"] = replace(ADHERENCE["100000-plain"], limits=(10.0, 90.0))
+
+
 # ---- running -----------------------------------------------------------------------------------
 
 
@@ -285,11 +317,38 @@ def run_reorg(args: list[str], cwd: Path) -> None:
         raise RuntimeError(f"set-up `reorg {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
 
 
+# A small process between the runner and the command: it forks and execs the command and reports
+# the command's own rusage. A child's ru_maxrss starts from the image it was forked from, so a
+# command forked straight from this runner (160 MiB with its imports) could never show less;
+# forked from this wrapper (python -S, about 10 MiB) it shows its own peak. Wall time is taken
+# here too, from the fork to the command's exit.
+SPAWN = """
+import os, sys, time
+report = sys.argv[1]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(report, "w") as f:
+    f.write(repr((wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status))))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if 0 <= code < 256 else 128 + (-code % 128))
+"""
+
+
 def timed(argv: list[str], cwd: Path, timeout: float) -> dict:
-    """Run ``argv``; wall time, and this child's peak RSS and CPU from os.wait4."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``argv`` through ``SPAWN``; its wall time, and its own peak RSS and CPU time."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".rusage", delete=False) as rep:
+        report = Path(rep.name)
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=child_env(), stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-S", "-c", SPAWN, str(report), *argv], cwd=cwd, env=child_env(),
+                                stdout=out, stderr=err, start_new_session=True)
         killed = threading.Event()
 
         def kill() -> None:
@@ -299,19 +358,23 @@ def timed(argv: list[str], cwd: Path, timeout: float) -> dict:
 
         timer = threading.Timer(timeout, kill)
         timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
+        proc.wait()
+        outer = time.perf_counter() - started
         timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            wall, cpu, maxrss, code = eval(report.read_text())  # noqa: S307 - our own repr of a tuple
+        except (OSError, SyntaxError, ValueError):
+            wall, cpu, maxrss, code = outer, 0.0, 0, proc.returncode
+        report.unlink(missing_ok=True)
         out.seek(0)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
         stdout = out.read().decode("utf-8", "replace")
     return {
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_mib": usage.ru_maxrss / 1024,  # Linux: KiB
-        "exit": proc.returncode,
+        "cpu_s": cpu,
+        "peak_mib": maxrss / 1024,  # Linux: KiB
+        "exit": code,
         "timed_out": killed.is_set(),
         "stderr_tail": stderr.strip().splitlines()[-3:],
         "stdout_head": stdout.splitlines()[:2],
@@ -404,6 +467,32 @@ def run_case(case: Case, runs: int | None = None, phases: bool = True, limits: b
     return result
 
 
+def run_adherence(names: list[str], say=print) -> list[dict]:
+    """Each adherence row once per limit: wall / T, the exit, and what the command said."""
+    rows = []
+    for name in names:
+        row = ADHERENCE[name]
+        with tempfile.TemporaryDirectory(prefix=f"bench-adh-{name}-") as tmp:
+            work = Path(tmp)
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--build-adherence", name, str(work)],
+                                  env=child_env(), capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"building {name} failed: {proc.stderr.strip()[-500:]}")
+            input_args = json.loads(proc.stdout)
+            for limit in row.limits:
+                run_dir = work / f"T{limit:g}"
+                argv = [sys.executable, "-m", "reorg", "plan", *input_args, *row.args, "--time-limit", f"{limit:g}",
+                        "--out", str(run_dir)]
+                load = loadavg()[0]
+                r = timed(argv, work, max(60.0, 3 * limit))
+                r.update(name=name, limit_s=limit, args=" ".join(row.args), inputs=row.inputs.describe(),
+                         load=load, metrics=plan_metrics(run_dir))
+                rows.append(r)
+                say(f"  adherence {name} T={limit:g}: {r['wall_s']:.3f} s ({r['wall_s'] / limit:.2f} T), exit {r['exit']}")
+                shutil.rmtree(run_dir, ignore_errors=True)
+    return rows
+
+
 # ---- the in-process phase breakdown (``--phases``) -----------------------------------------------
 
 
@@ -427,10 +516,8 @@ def phases_main(out_json: Path, argv: list[str]) -> None:
     import reorg.cli as cli  # what every command pays before it starts
 
     add("import reorg", started, started_cpu)
-    t, c = time.perf_counter(), time.process_time()
-    with contextlib.suppress(ImportError):
-        import reorg.planners.sat  # noqa: F401  (ortools: the command imports it when it plans)
-    add("import solver", t, c)
+    # ortools is imported by the command itself when a plan needs a CP-SAT model (its time then
+    # counts in "plan"); a plan at its bounds never imports it
 
     import importlib
 
@@ -491,7 +578,7 @@ HOOKS = (
     ("reorg.planfile", "render_plan_json", "render plan JSON", None),
     ("reorg.planfile", "write_texts_atomic", "write files", None),
 )
-PHASES = ("import reorg", "import solver", "read tables", "build problem", "get planner", "plan", "verify", "render runbook",
+PHASES = ("import reorg", "read tables", "build problem", "get planner", "plan", "verify", "render runbook",
           "render plan JSON", "write files", "other")
 
 
@@ -564,14 +651,15 @@ def bound(metrics: dict | None, key: str) -> str:
 def render(report: dict) -> str:
     m = report["machine"]
     cases = report["cases"]
+    adherence = report.get("adherence") or []
+    loads = [x for c in cases for x in (c["load_before"][0], c["load_after"][0])] + [a["load"] for a in adherence]
     lines = [
         f"Command: `{report['command']}`, checkout {m['commit']}, {report['started']} to {report['finished']} UTC.",
         "",
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory']}, {m['system']}; Python {m['python']}, "
         f"ortools {m['ortools']}, pandas {m['pandas']}.",
         "",
-        f"Load average (1 min) over the run: {min(c['load_before'][0] for c in cases):.2f} to "
-        f"{max(max(c['load_before'][0], c['load_after'][0]) for c in cases):.2f} "
+        f"Load average (1 min) over the run: {min(loads):.2f} to {max(loads):.2f} "
         f"on {m['nproc']} cores, per case below. cpu/wall is the child's CPU time over its wall time "
         "(near 1 for a single-threaded run that had a core to itself; well below 1 means it waited for one).",
         "",
@@ -639,6 +727,25 @@ def render(report: dict) -> str:
                 f"{bound(r['metrics'], 'waves')} | {r['metrics']['optimal'] if r['metrics'] else '-'} | "
                 f"{'yes' if ratio <= 1.1 else 'NO'} |"
             )
+    if adherence:
+        lines += [
+            "",
+            "### `--time-limit` adherence across sizes and options (`bench/run.py --adherence`, one run each)",
+            "",
+            "Wall time from the fork to the exit, against the limit. Exit 2 is the fail-fast refusal "
+            "(the limit is below the fixed work of the input at the machine's load): its line is quoted.",
+            "",
+            "| row | inputs | options | T | wall s | wall / T | exit | moves / bound | waves / bound | optimal | load | within T + 10% | said |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for a in adherence:
+            ratio = a["wall_s"] / a["limit_s"]
+            said = "" if a["exit"] == 0 else " ".join(a["stderr_tail"])[:160].replace("|", "/")
+            lines.append(
+                f"| {a['name']} | {a['inputs']} | `{a['args'] or '-'}` | {a['limit_s']:g} | {s(a['wall_s'])} | {ratio:.2f} | "
+                f"{'killed' if a['timed_out'] else a['exit']} | {bound(a['metrics'], 'moves')} | {bound(a['metrics'], 'waves')} | "
+                f"{a['metrics']['optimal'] if a['metrics'] else '-'} | {a['load']:.2f} | {'yes' if ratio <= 1.1 else 'NO'} | {said} |"
+            )
     lines += ["", "### Done when (issue 8)", "", "| target | measured | result |", "|---|---|---|"]
     lines += [f"| {t} | {meas} | {res} |" for t, meas, res in targets(report)]
     return "\n".join(lines) + "\n"
@@ -669,9 +776,10 @@ def targets(report: dict) -> list[tuple[str, str, str]]:
     whole("plan-10k", 5.0, "`reorg plan`, 10,000 bindings: < 5 s (every run)")
     whole("status", 0.3, "`reorg status` on the bundled plan: < 0.3 s (every run)")
     limit_runs = [(c, r, r["limit_s"]) for c in report["cases"] for r in c["limits"]]
-    default_runs = [(c, r, 10.0) for c in report["cases"] if c["command"].startswith("reorg plan")
-                    and "--time-limit" not in c["command"] for r in c["runs"]]
-    for label, group in (("the adherence table", limit_runs), ("every other `reorg plan` run (default --time-limit 10)", default_runs)):
+    limit_runs += [({"case": a["name"]}, a, a["limit_s"]) for a in report.get("adherence") or []]
+    default_runs = [(c, r, command_limit(c["command"])) for c in report["cases"] if c["command"].startswith("reorg plan")
+                    for r in c["runs"]]
+    for label, group in (("the adherence tables", limit_runs), ("every other `reorg plan` run (its --time-limit, default 10)", default_runs)):
         if not group:
             continue
         worst = max(group, key=lambda t: t[1]["wall_s"] / t[2])
@@ -683,6 +791,12 @@ def targets(report: dict) -> list[tuple[str, str, str]]:
             "FAIL" if over else "PASS",
         ))
     return rows
+
+
+def command_limit(command: str) -> float:
+    """The --time-limit of a case's command line (10, reorg's default, when it gives none)."""
+    words = command.split()
+    return float(words[words.index("--time-limit") + 1]) if "--time-limit" in words else 10.0
 
 
 def write_markdown(path: Path, text: str) -> None:
@@ -714,6 +828,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--build"]:  # internal: python bench/run.py --build CASE DIR (prints the input arguments)
         print(json.dumps(CASES[argv[1]].inputs.build(Path(argv[2]))))
         return 0
+    if argv[:1] == ["--build-adherence"]:  # internal: python bench/run.py --build-adherence NAME DIR
+        print(json.dumps(ADHERENCE[argv[1]].inputs.build(Path(argv[2]))))
+        return 0
     if argv[:1] == ["--phases"]:  # internal: python bench/run.py --phases OUT.json plan ARGS...
         phases_main(Path(argv[1]), argv[2:])
         return 0
@@ -726,16 +843,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-limits", action="store_true", help="Skip the --time-limit adherence runs.")
     ap.add_argument("--limits", help="The adherence table's --time-limit values, e.g. 5,20 (default: %(default)s).",
                     default=",".join(f"{t:g}" for t in LIMITS))
+    ap.add_argument("--adherence", nargs="*", metavar="ROW",
+                    help="Also run the --time-limit adherence grid (all rows, or these; see --list).")
     ap.add_argument("--json", type=Path, default=RESULTS_JSON, help="Where to write the raw results.")
-    ap.add_argument("--report", type=Path, help="Render this results JSON instead of running.")
+    ap.add_argument("--report", type=Path, nargs="+",
+                    help="Render these results JSON files (cases and adherence rows together) instead of running.")
     ap.add_argument("--markdown", type=Path, help="Rewrite the generated part of this Markdown file.")
     args = ap.parse_args(argv)
     names = args.case or [n for n, c in CASES.items() if c.quick or not args.quick]
+    if args.adherence is not None and not args.case:
+        names = []  # the grid alone
     if args.list:
         print(list_cases(names))
+        print("\nadherence rows (--adherence):")
+        for a in ADHERENCE.values():
+            print(f"  {a.name:16} T={','.join(f'{t:g}' for t in a.limits):10} reorg plan {' '.join(a.args)}  [{a.inputs.describe()}]")
         return 0
     if args.report:
-        report = json.loads(args.report.read_text())
+        parts = [json.loads(path.read_text()) for path in args.report]
+        report = {**parts[0], "cases": [c for r in parts for c in r["cases"]],
+                  "adherence": [a for r in parts for a in (r.get("adherence") or [])] or None,
+                  "command": " ; ".join(r["command"] for r in parts),
+                  "started": min(r["started"] for r in parts), "finished": max(r["finished"] for r in parts)}
     else:
         LIMITS = tuple(float(t) for t in args.limits.split(","))
         if args.quick:
@@ -746,7 +875,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} (load {os.getloadavg()[0]:.2f}) ...", file=sys.stderr)
             results.append(run_case(CASES[name], args.runs, not args.no_phases, not args.no_limits,
                                     say=lambda m: print(m, file=sys.stderr)))
+        adherence = None
+        if args.adherence is not None:
+            adherence = run_adherence(args.adherence or list(ADHERENCE), say=lambda m: print(m, file=sys.stderr))
         report = {
+            "adherence": adherence,
             "command": "python bench/run.py " + " ".join(argv), "started": started,
             "finished": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "machine": machine(), "cases": results,
         }

@@ -82,7 +82,30 @@ def test_issue_8_cases_are_all_there():
 def test_list_runs_nothing_and_names_every_case():
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--list"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
-    assert [line.split()[0] for line in proc.stdout.splitlines()] == list(bench.CASES)
+    cases, _, grid = proc.stdout.partition("\nadherence rows (--adherence):\n")
+    assert [line.split()[0] for line in cases.splitlines()] == list(bench.CASES)
+    assert [line.split()[0] for line in grid.splitlines()] == list(bench.ADHERENCE)
+
+
+def test_adherence_rows_cover_sizes_and_options_and_pass_real_options():
+    sizes = {row.inputs.bindings for row in bench.ADHERENCE.values()}
+    assert sizes >= {10, 1_000, 10_000, 100_000}
+    args = " ".join(" ".join(row.args) for row in bench.ADHERENCE.values())
+    assert "--max-per-wave" in args and "--temp-ports" in args
+    assert any(dict(row.inputs.extra).get("pairs") for row in bench.ADHERENCE.values())
+    known = option_names(click_command(("plan",)))
+    for row in bench.ADHERENCE.values():
+        assert {w for w in row.args if w.startswith("--")} <= known, row.name
+        assert row.limits
+
+
+def test_the_runner_reports_the_commands_own_peak_not_its_own(tmp_path: Path):
+    """Through the spawn wrapper a small child shows its own peak RSS, not the runner's."""
+    small = bench.timed([sys.executable, "-S", "-c", "pass"], tmp_path, 60)
+    big = bench.timed([sys.executable, "-S", "-c", "x = bytearray(80 * 2**20)"], tmp_path, 60)
+    assert small["exit"] == 0 and small["peak_mib"] < 40
+    assert big["peak_mib"] > small["peak_mib"] + 60
+    assert bench.timed([sys.executable, "-S", "-c", "raise SystemExit(3)"], tmp_path, 60)["exit"] == 3
 
 
 def test_scan_and_target_inputs_build(tmp_path: Path):

@@ -28,8 +28,11 @@ from reorg.verify import verify
 ROOT = Path(__file__).resolve().parent.parent
 WATCHED = ("pandas", "ortools", "reorg.scan", "reorg.planners.wavemodel")
 PROBE = (
-    "import atexit, json, sys\n"
-    f"atexit.register(lambda: print('MODULES=' + json.dumps(sorted(m for m in {WATCHED!r} if m in sys.modules)), file=sys.stderr))\n"
+    "import atexit, json, os, sys\n"
+    f"show = lambda: print('MODULES=' + json.dumps(sorted(m for m in {WATCHED!r} if m in sys.modules)), file=sys.stderr)\n"
+    "atexit.register(show)\n"
+    "_exit = os._exit\n"
+    "os._exit = lambda code: (show(), sys.stderr.flush(), _exit(code))  # the fast exit skips atexit\n"
     "sys.argv = ['reorg'] + sys.argv[1:]\n"
     "from reorg.cli import main\n"
     "main()\n"
@@ -106,3 +109,88 @@ def test_dump_indented_is_json_dumps_indent_2_sorted(obj):
 def test_dump_indented_records_with_separators_inside_strings():
     obj = {"steps": [{"a": "},\n{", "b": "x},"}, {"a": "\"}, {\"", "b": 1.5}], "held": [{"a": None}]}
     assert "".join(dump_indented(obj)) == json.dumps(obj, indent=2, sort_keys=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda k: st.lists(
+    st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=8), min_size=k, max_size=k),
+    min_size=1, max_size=6,
+)), st.lists(st.text(alphabet="a →é漢\u200b\t", max_size=5), min_size=6, max_size=6))
+def test_plain_text_tables_are_what_tabulate_prints(rows, last):
+    """`reorg status` prints its table without importing tabulate; the same text."""
+    from tabulate import tabulate
+
+    rows = [r + [x] for r, x in zip(rows, last, strict=False)]
+    from reorg.render.table import text_table
+
+    assert text_table(rows, tablefmt="plain", disable_numparse=True) == tabulate(
+        rows, tablefmt="plain", disable_numparse=True
+    )
+
+
+def test_status_imports_neither_pydantic_nor_tabulate(tmp_path):
+    """`reorg status --plan FILE` (issue 8: under 0.3 s): typer's pydantic coercion is bypassed
+    for str/Path/bool options (cli._plain_coercion), and its table is printed without tabulate."""
+    import shutil
+
+    (tmp_path / "plans").mkdir()
+    shutil.copy(ROOT / "plans" / "reorg.json", tmp_path / "plans" / "reorg.json")
+    probe = PROBE.replace(repr(WATCHED), repr(("pydantic", "tabulate", "pandas", "ortools")))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in (["status"], ["status", "--plan", "plans/reorg.json", "--journal", "plans/reorg.journal.json"]):
+        run = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        line = next(line for line in run.stderr.splitlines() if line.startswith("MODULES="))
+        assert json.loads(line[len("MODULES="):]) == [], args
+        assert "progress    0 of" in run.stdout
+
+
+def test_plain_coercion_keeps_typer_errors_and_other_types(tmp_path):
+    """str, Path and bool options are coerced without pydantic, as typer would; other types and
+    values go to typer's own coercion (an int option still refuses a word)."""
+    from typer import core
+    from typer._coercion import resolve_type_descriptor
+    from typer.models import OptionInfo
+    from typer.testing import CliRunner
+
+    from reorg.cli import _plain_coercion, app
+
+    _plain_coercion()
+    _plain_coercion()  # twice is harmless
+    build = core.build_runtime_param
+    assert getattr(build, "reorg_plain", False)
+    as_path = build(resolve_type_descriptor(Path, OptionInfo()))
+    as_str = build(resolve_type_descriptor(str, OptionInfo()))
+    as_int = build(resolve_type_descriptor(int, OptionInfo()))
+    assert type(as_path).__name__ == "Plain" and type(as_str).__name__ == "Plain"
+    assert type(as_int).__name__ != "Plain"
+    param = type("P", (), {"multiple": False, "nargs": 1})()
+    assert as_path.coerce("a/b.json", param, None) == Path("a/b.json")
+    assert as_str.coerce("x y", param, None) == "x y"
+    assert as_int.coerce("12", param, None) == 12
+    result = CliRunner().invoke(app, ["next", "abc", "--plan", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "valid integer" in " ".join(result.output.split())
+
+
+def test_a_console_plan_with_ortools_exits_without_the_teardown_and_loses_no_output(tmp_path):
+    """cli._exit: a fresh process that loaded ortools ends by os._exit after flushing (0.2-0.4 s
+    of ortools' teardown saved); its summary and files are all there; an embedding process
+    exits as usual."""
+    import pytest
+
+    from reorg import cli
+
+    write_csvs(generate(1, 2, 100, pairs=0.3, collisions=0.02), tmp_path / "current.csv", tmp_path / "target.csv")
+    probe = "import atexit, sys\natexit.register(lambda: print('ATEXIT', file=sys.stderr))\n" + PROBE
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", probe, "plan", "--current", "current.csv", "--target", "target.csv",
+                          "--out", "out", "--temp-ports", "39000-39001", "--time-limit", "30"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "ATEXIT" not in run.stderr and "ortools" in run.stderr  # no teardown; the probe saw ortools
+    assert "wrote out/reorg.json" in run.stdout.replace(str(tmp_path) + "/", "")
+    assert json.loads((tmp_path / "out" / "reorg.json").read_text())["format"] == "reorg-plan/1"
+    with pytest.raises(SystemExit) as exited:
+        cli._exit(3, fresh=False)
+    assert exited.value.code == 3

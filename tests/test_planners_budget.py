@@ -341,3 +341,14 @@ def test_each_stage_of_a_sequence_leaves_the_later_stages_their_share_of_the_wal
     assert 90.0 < model._solver(1).parameters.max_time_in_seconds <= 100.0
     assert 45.0 < model._solver(2).parameters.max_time_in_seconds <= 50.0
     assert model._solver(3).parameters.max_time_in_seconds <= 100.0 / 3
+
+
+def test_the_clock_starts_at_the_process_start_only_for_a_fresh_process(monkeypatch):
+    """An embedding process (this test suite) that calls the entry point gets its --time-limit
+    from the command's start: the suite ran 310 s before a command and failed fast otherwise."""
+    from reorg.planners import budget
+
+    monkeypatch.setattr(budget, "process_elapsed", lambda: 2.0)
+    assert budget.fresh_process_started() is not None
+    monkeypatch.setattr(budget, "process_elapsed", lambda: 300.0)
+    assert budget.fresh_process_started() is None

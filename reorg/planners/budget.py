@@ -42,14 +42,14 @@ class FixedCost:
     whole phases at 10,000 and 100,000 bindings, then rounded up: reading 0.36 us per byte (5.7 MB
     in 2.0 s; a table with a quoted cell also imports pandas, 0.3 s); build, greedy and packing
     42-44 us per binding; verify, runbook, plan JSON and write 63-90 us per binding; the
-    interpreter's exit and the summary (``floor``).
+    interpreter's exit (with ortools loaded, about 0.1 s) and the summary (``floor``).
     """
 
     per_byte: float = 0.5e-6
     plan_per_binding: float = 50e-6
     write_per_binding: float = 120e-6
     pandas: float = 0.35
-    floor: float = 0.05
+    floor: float = 0.15
     bytes_per_binding: float = 56.0  # a generated current.csv row and its target row
 
 
@@ -74,6 +74,16 @@ def process_elapsed() -> float:
 def process_started() -> float:
     """The ``time.monotonic()`` value at which this process started."""
     return time.monotonic() - process_elapsed()
+
+
+FRESH = 60.0  # seconds: a console command reaches its entry point well within this, even loaded
+
+
+def fresh_process_started() -> float | None:
+    """``process_started()`` for a process that has just started (the console command), None for
+    one that has run a while (a test suite or another program calling the entry point): the
+    whole-command clock then starts when the command does."""
+    return process_started() if process_elapsed() < FRESH else None
 
 
 class Deadline:
