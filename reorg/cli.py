@@ -964,7 +964,7 @@ def _plain_coercion() -> None:
     from dataclasses import dataclass as _dataclass
 
     @_dataclass(frozen=True)
-    class Plain(base):  # type: ignore[misc, valid-type]
+    class Plain(base):  # type: ignore[misc]
         descriptor: Any
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
