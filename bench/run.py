@@ -865,6 +865,8 @@ def main(argv: list[str] | None = None) -> int:
                   "adherence": [a for r in parts for a in (r.get("adherence") or [])] or None,
                   "command": " ; ".join(r["command"] for r in parts),
                   "started": min(r["started"] for r in parts), "finished": max(r["finished"] for r in parts)}
+        if len(parts) > 1:  # the merged figures become the raw results (--json, default bench/results.json)
+            args.json.write_text(json.dumps(report, indent=1) + "\n")
     else:
         LIMITS = tuple(float(t) for t in args.limits.split(","))
         if args.quick:

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from enum import Enum
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -943,17 +944,19 @@ def patch_command(
 
 
 def _plain_coercion() -> None:
-    """Coerce ``str``, ``Path`` and ``bool`` options without pydantic (issue 8: `reorg status`).
+    """Coerce plain option values without pydantic (issue 8: `reorg status`, `reorg plan`).
 
     typer 0.2x coerces every option value through a pydantic ``TypeAdapter``; importing pydantic
     for it costs about 0.15 s of CPU, half of what `reorg status` costs. For the plain types these
-    commands take, this does what the adapter does (a ``str`` as is, a path string through
-    typer's own ``coerce_cli_path``); any other type or value goes to typer's own coercion. Only
-    on a typer that has these internals; any other typer keeps its own.
+    commands take, this does what the adapter does: a ``str`` as is, a path string through typer's
+    own ``coerce_cli_path``, an enum through its ``coerce_cli_choice``, a default number or plain
+    decimal digits within the option's min and max. Any other value (a bad one included) goes to
+    typer's own coercion and its error message. Only on a typer that has these internals; any
+    other typer keeps its own.
     """
     try:
         from typer import _coercion, core
-        from typer._param_types import coerce_cli_path
+        from typer._param_types import coerce_cli_choice, coerce_cli_path
     except ImportError:
         return
     found: Any = getattr(core, "build_runtime_param", None)
@@ -968,15 +971,28 @@ def _plain_coercion() -> None:
         descriptor: Any
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            if self.annotation is str and type(value) is str:
+            kind, info = self.annotation, self.parameter_info
+            if kind is str and type(value) is str:
                 return value
-            if self.annotation is Path and isinstance(value, (str, Path)):
-                return coerce_cli_path(Path(value), self.parameter_info, path_type=Path, param=param, ctx=ctx)
-            return full(self.descriptor)._coerce_value(value, param, ctx)
+            if kind is Path and isinstance(value, (str, Path)):
+                return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+            if kind in (int, float) and not info.clamp:
+                number = value if type(value) is kind else None
+                if type(value) is str and re.fullmatch(r"[0-9]{1,9}" if kind is int else r"[0-9]{1,9}(\.[0-9]{1,9})?", value):
+                    number = kind(value)
+                low, high = info.min, info.max
+                if number is not None and (low is None or number >= low) and (high is None or number <= high):
+                    return number
+            if isinstance(kind, type) and issubclass(kind, Enum):
+                with suppress(ValueError):
+                    return coerce_cli_choice(value, choices=list(kind), case_sensitive=info.case_sensitive, ctx=ctx)
+            return full(self.descriptor)._coerce_value(value, param, ctx)  # typer's own, and its errors
 
     def build(descriptor: Any) -> Any:
         info = descriptor.parameter_info
-        plain = descriptor.annotation in (str, Path, bool) and descriptor.file_annotation is None
+        kind = descriptor.annotation
+        simple = kind in (str, Path, bool, int, float) or (isinstance(kind, type) and issubclass(kind, Enum))
+        plain = simple and descriptor.file_annotation is None
         if plain and getattr(info, "parser", None) is None and getattr(info, "path_type", None) is None:
             return Plain(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor)
         return full(descriptor)

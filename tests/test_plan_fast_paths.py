@@ -146,29 +146,45 @@ def test_status_imports_neither_pydantic_nor_tabulate(tmp_path):
         assert "progress    0 of" in run.stdout
 
 
-def test_plain_coercion_keeps_typer_errors_and_other_types(tmp_path):
-    """str, Path and bool options are coerced without pydantic, as typer would; other types and
-    values go to typer's own coercion (an int option still refuses a word)."""
+def test_plain_coercion_gives_what_typer_gives_or_leaves_the_value_to_typer(tmp_path):
+    """str, Path, bool, int, float and enum options are coerced without pydantic, to the value
+    typer's own coercion gives; a value it does not take (a bad one included) goes to typer,
+    with typer's error message."""
+    import typer
     from typer import core
-    from typer._coercion import resolve_type_descriptor
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
     from typer.models import OptionInfo
     from typer.testing import CliRunner
 
     from reorg.cli import _plain_coercion, app
+    from reorg.model import Strategy
 
     _plain_coercion()
     _plain_coercion()  # twice is harmless
     build = core.build_runtime_param
-    assert getattr(build, "reorg_plain", False)
-    as_path = build(resolve_type_descriptor(Path, OptionInfo()))
-    as_str = build(resolve_type_descriptor(str, OptionInfo()))
-    as_int = build(resolve_type_descriptor(int, OptionInfo()))
-    assert type(as_path).__name__ == "Plain" and type(as_str).__name__ == "Plain"
-    assert type(as_int).__name__ != "Plain"
+    assert getattr(build, "reorg_plain", False) and build is not build_runtime_param
     param = type("P", (), {"multiple": False, "nargs": 1})()
-    assert as_path.coerce("a/b.json", param, None) == Path("a/b.json")
-    assert as_str.coerce("x y", param, None) == "x y"
-    assert as_int.coerce("12", param, None) == 12
+    cases = [
+        (Path, OptionInfo(), ["a/b.json", "", "x y", Path("p")]),
+        (str, OptionInfo(), ["x y", "", "é"]),
+        (int, OptionInfo(min=1), ["12", "1", "0", "-1", "abc", "²", " 5", "1e3", "99999999999", 7]),
+        (float, OptionInfo(min=0.1), ["5", "0.5", "0.05", "1e3", "inf", "nan", "5.", " 5", "x", 10.0]),
+        (Strategy, OptionInfo(), ["greedy", "cpsat", "fast", "GREEDY", Strategy.CPSAT]),
+    ]
+    for kind, info, values in cases:
+        descriptor = resolve_type_descriptor(kind, info)
+        mine, theirs = build(descriptor), build_runtime_param(descriptor)
+        assert type(mine).__name__ == "Plain", kind
+        for value in values:
+            try:
+                expected = ("ok", theirs.coerce(value, param, None))
+            except typer.BadParameter as exc:
+                expected = ("error", str(exc))
+            try:
+                got = ("ok", mine.coerce(value, param, None))
+            except typer.BadParameter as exc:
+                got = ("error", str(exc))
+            assert got == expected and type(got[1]) is type(expected[1]), (kind, value)
     result = CliRunner().invoke(app, ["next", "abc", "--plan", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and "valid integer" in " ".join(result.output.split())
 
