@@ -319,11 +319,17 @@ class _Keepers:
             s = pr.slots[i]
             return taken.get(_key(pr.scope, s.host), {}).get(p, s.service) == s.service
 
-        sets = {i: set(self.domains[i]) for members in movers.values() if len(members) > 1 for i in members}
+        sets = {i: set(self.domains[i]) for members in movers.values() for i in members}
+        kept: dict[str, set[int]] = defaultdict(set)  # a service's pinned and kept ports: the best to share
+        for service, ports in pr.fixed_ports.items():
+            kept[service] |= ports
+        for i, port in chosen.items():
+            kept[pr.slots[i].service].add(port)
         for service, members in sorted(movers.items()):
-            common: int | None = next((p for p in self.domains[members[0]]
+            order = sorted(kept.get(service, ())) + list(self.domains[members[0]])
+            common: int | None = next((p for p in order
                                        if all(free(i, p) for i in members)
-                                       and all(p in sets[i] for i in members[1:])), None)
+                                       and all(p in sets[i] for i in members)), None)
             for i in members:
                 got = common if common is not None else next((p for p in self.domains[i] if free(i, p)), None)
                 if got is None:
