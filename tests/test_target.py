@@ -209,6 +209,21 @@ def test_a_binding_whose_host_avoids_every_port_of_its_range_is_explained(write_
         )
 
 
+def test_a_fleet_that_crashed_the_integer_model_is_placed_and_proven(write_csv):
+    # the integer model (one IntVar per binding, all-different per host) died inside OR-Tools
+    # (IndexError: absl::btree_map::at) on this fleet with --spare 1; the Boolean model places it
+    current = (
+        "service,host,port,category\ns0,h3,3029,back\ns1,h2,3036,back\ns1,h3,3028,back\ns2,h2,3031,back\n"
+        "s2,h3,3028,back\ns3,h3,3034,back\ns3,h2,3030,back\n"
+    )
+    run, cur, out, rng = run_target(write_csv, current, spare=1)
+    final = {(d.service, d.host): d.to_port for d in run.result.decisions}
+    assert final == {("s0", "h3"): 3030, ("s1", "h2"): 3032, ("s1", "h3"): 3032, ("s2", "h2"): 3031,
+                     ("s2", "h3"): 3031, ("s3", "h2"): 3030, ("s3", "h3"): 3034}
+    assert run.result.proven and run.result.figures.changed == 4
+    assert clean_check(cur, out, rng) == ((), (), (), ())
+
+
 # ---- property tests --------------------------------------------------------------------------
 
 CATEGORIES = {"back": (3030, 3034), "front": (5000, 5006), "misc": (4000, 4002)}  # the widest ranges drawn
