@@ -79,6 +79,22 @@ class StatusReport:
 
 
 @dataclass(frozen=True)
+class StepContext:
+    """What the plan file says about a step's binding beyond its status, for the step's text.
+
+    ``source`` and ``note``: current.csv's free-text columns; ``line``: where its row was, e.g.
+    ``current.csv:4``; ``os``: the host's OS; ``partners``: the steps it pairs with (same wave and
+    host), as the runbook shows them.
+    """
+
+    source: str = ""
+    note: str = ""
+    line: str = ""
+    os: str = ""
+    partners: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class StepReport:
     """``reorg next``, ``done`` and ``undo``: the step, its checks, what was recorded, what next.
 
@@ -98,6 +114,7 @@ class StepReport:
     also: tuple[Step, ...] = ()  # other open steps of the same wave, any order
     notices: tuple[str, ...] = ()
     status: str = ""  # the binding's status before the plan: running, stopped, unsure
+    context: StepContext = StepContext()
 
     def to_dict(self) -> dict[str, Any]:
         return {

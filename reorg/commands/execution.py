@@ -13,10 +13,10 @@ import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from reorg.atomic import write_text_atomic
-from reorg.execution import BatchReport, HistoryReport, StatusReport, StepReport
+from reorg.execution import BatchReport, HistoryReport, StatusReport, StepContext, StepReport
 from reorg.hostfacts import read_host_facts
 from reorg.journal import (
     Event,
@@ -104,6 +104,16 @@ class Execution:
 
     def status_of(self, step: Step) -> str:
         return (self.statuses or {}).get((step.service, step.host), "")
+
+    def context_of(self, step: Step) -> StepContext:
+        """The plan's word on the step's binding (source, note, table line, host OS) for its text."""
+        os = dict(self.plan.options.host_os).get(step.host, "")
+        binding = next((b for b in self.planfile.base or () if b.key == (step.service, step.host)), None)
+        if binding is None:
+            return StepContext(os=os)
+        table = PurePosixPath(str(self.planfile.inputs.get("current", {}).get("path", ""))).name
+        line = (f"{table}:{binding.line}" if table else f"line {binding.line}") if binding.line else ""
+        return StepContext(binding.source, binding.note, line, os)
 
     def started(self) -> Journal:
         """The journal to append to, a new one on the first write."""
@@ -436,7 +446,7 @@ def prepare_next(
             f"(`lsof -nP -iTCP:{bad.port} -sTCP:LISTEN` on {bad.host}), free it, then run `reorg next` "
             "again; nothing was recorded"
         )
-        return StepReport("next", target, scope, checks, None, False, advice, ex.position, total, also, notices, status)
+        return StepReport("next", target, scope, checks, None, False, advice, ex.position, total, also, notices, status, context=ex.context_of(target))
     event = None
     position = ex.position
     if target.step not in ex.position.started:
@@ -458,7 +468,7 @@ def prepare_next(
         f"step {target.step} is started{again}: make the change, then run `reorg done` (it records step "
         f"{target.step}).{_skipped_note(checks)}"
     )
-    return StepReport("next", target, scope, checks, event, True, advice, position, total, also, notices, status)
+    return StepReport("next", target, scope, checks, event, True, advice, position, total, also, notices, status, context=ex.context_of(target))
 
 
 def _choose_next(ex: Execution, number: int | None, host: str | None) -> Step | None:
@@ -625,7 +635,7 @@ def _done_report(
             f"`reorg done {target.step} --force`"
         )
         return StepReport("done", target, ex.plan.options.scope, checks, event, False, advice,
-                          position, total, (), (), status)
+                          position, total, (), (), status, context=ex.context_of(target))
     after = _next_open(ex.plan, replayer) if last else None
     then = f"next: `reorg next` (step {after.step})" if after else f"all {total} steps are done"
     note = " (forced past a failed check)" if forced else ""
@@ -635,7 +645,7 @@ def _done_report(
     if not missing:
         advice += _skipped_note(checks)
     return StepReport("done", target, ex.plan.options.scope, checks, event, True, advice,
-                      position, total, (), (), status)
+                      position, total, (), (), status, context=ex.context_of(target))
 
 
 def _next_open(plan: Plan, replayer: Replayer) -> Step | None:
@@ -776,7 +786,7 @@ def record_undo(
             advice = f"roll the step back as shown, then run `reorg undo` to record it.{_skipped_note(checks)}"
         notices = ex.notices + _lock_notice(journal_path)
         return StepReport("undo-preview", target, scope, checks, None, not failed, advice, ex.position, total, (),
-                          notices, status)
+                          notices, status, context=ex.context_of(target))
     with _locked(journal_path, force_unlock):
         ex = open_execution(planfile, journal_path)
         target = _choose_undo(ex)
@@ -797,7 +807,7 @@ def record_undo(
                 "nothing was recorded"
             )
             return StepReport("undo", target, scope, checks, None, False, advice, ex.position, total, (),
-                              ex.notices, status)
+                              ex.notices, status, context=ex.context_of(target))
         assert ex.journal is not None  # _choose_undo found a done or failed step in it
         updated = ex.journal.append(EventKind.UNDONE, target.step, checks, forced=bool(failed), unverified=missing > 0)
         save_journal(updated)
@@ -807,7 +817,7 @@ def record_undo(
     then = f"step {after.step} is next (`reorg next`)" if after else "nothing is open"
     advice = f"step {target.step} is recorded as undone{forced}; {then}.{_skipped_note(checks)}"
     return StepReport("undo", target, scope, checks, updated.events[-1], True, advice, position, total, (),
-                      ex.notices, status)
+                      ex.notices, status, context=ex.context_of(target))
 
 
 def _choose_undo(ex: Execution) -> Step:

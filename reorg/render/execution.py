@@ -54,9 +54,9 @@ def step_text(step: Step, report: StepReport) -> StepText:
 
     The same text as the runbook's (``describe_step``), so ``reorg next`` and the runbook never
     disagree with what ``reorg done`` checks."""
-    return describe_step(
-        step, report.scope, sharing=_sharing(step, report.position), facts=StepFacts(status=report.status)
-    )
+    c = report.context
+    facts = StepFacts(report.status, c.source, c.note, c.line, c.os)
+    return describe_step(step, report.scope, sharing=_sharing(step, report.position), facts=facts)
 
 
 def undo_text(step: Step, report: StepReport) -> tuple[str, str, str, str, str]:
@@ -202,6 +202,9 @@ def render_step_report(report: StepReport) -> str:
         said = f" ({report.status})" if report.status in ("stopped", "unsure") else ""
         if report.action == "next":
             out.append(f"Step {step.step} of {report.total}, wave {step.wave}: {text.title}{said}")
+            if report.context.partners:
+                partners = " + ".join(map(str, report.context.partners))
+                out.append(f"Pair with {partners}: a frontend and its backend, done together (same wave and host)")
             if report.also:
                 out.append(f"Also open in wave {step.wave}, any order: {_step_numbers(report.also)}")
             out += ["", f"Change:    {text.change}", f"Verify:    {text.verify}", f"Roll back: {text.rollback}"]

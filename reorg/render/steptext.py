@@ -157,6 +157,11 @@ def describe_step(
     )
     free_old = f"`! {nc_command(step.host, old)}`"
     title = step_title(step, md_escape)
+    if step.kind is StepKind.RETIRE and (stopped or sharing):
+        # the generic "(stop it; frees the port)" is wrong here: say what retiring it does
+        keeps = f"{old} stays held by {held_by}" if sharing else "nothing listens on it"
+        does = keeps if stopped else f"stop it; {keeps}"
+        title = f"{step.step}. {svc} on {host}: retire {old} ({does})"
 
     if step.kind is StepKind.RETIRE:
         if stopped:

@@ -1,0 +1,49 @@
+"""A new user's review of execution (issue 12): `next`/`done`/`undo` say what the runbook says,
+an unsure step that verified nothing is unverified, `undo` asks in a consistent order, and a
+started step can be previewed and cancelled. Runs against a copy of the bundled plan.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reorg.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input)
+
+
+@pytest.fixture
+def bundled(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the bundled plans/ and data/, the working directory in plans/ (as the README runs it)."""
+    for name in ("plans", "data"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path / "plans")
+    monkeypatch.delenv("REORG_HERE", raising=False)
+    return tmp_path / "plans"
+
+
+def test_next_of_a_stopped_retirement_on_a_held_port_says_it_stays_held(bundled: Path):
+    result = run("next", "23", "--no-probe")
+    assert result.exit_code == 0, result.output
+    head = result.stdout.splitlines()[0]
+    assert "frees the port" not in head
+    assert "retire 3025 (3025 stays held by mana-llm)" in head
+    assert "Verify:    nothing to probe: 3025 stays held by mana-llm" in result.stdout
+
+
+def test_next_says_the_runbooks_source_and_note(bundled: Path):
+    result = run("next", "20", "--no-probe")
+    assert result.exit_code == 0, result.output
+    runbook = (bundled / "reorg.md").read_text()
+    change = next(line for line in runbook.splitlines() if "current.csv:68" in line).split("Change: ", 1)[1]
+    assert f"Change:    {change}" in result.stdout
+    assert "launchd plist or Scheduled Task" not in result.stdout
