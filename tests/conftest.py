@@ -38,6 +38,14 @@ def write_csv(tmp_path: Path):
     return write
 
 
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch) -> Path:
+    """Run in tmp_path, with no ``REORG_HERE`` from the caller's environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REORG_HERE", raising=False)
+    return tmp_path
+
+
 # CI runs a fixed sequence of hypothesis examples, so a landing never depends on the draw;
 # local runs keep exploring new ones (REORG_HYPOTHESIS_EXAMPLES raises the count).
 from hypothesis import settings  # noqa: E402

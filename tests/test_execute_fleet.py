@@ -12,34 +12,24 @@ with `reorg undo --yes`, must pass too and bring the fleet back to where it star
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from execsupport import Listeners, loopback_prefix, run
 from reorg import commands
-from reorg.cli import app
 from reorg.model import StepKind
 from reorg.planfile import read_plan
 
 REPO = Path(__file__).resolve().parent.parent
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, list(args))
-
-
-class SimulatedFleet:
+class SimulatedFleet(Listeners):
     """Listening sockets per (host, port), held open while any running binding is there."""
 
     def __init__(self, addresses: dict[str, str]):
+        super().__init__()
         self.addresses = addresses
         self.holders: dict[tuple[str, int], set[str]] = {}
-        self.sockets: dict[tuple[str, int], socket.socket] = {}
 
     def add(self, service: str, host: str, port: int) -> None:
         self.holders.setdefault((host, port), set()).add(service)
@@ -52,31 +42,22 @@ class SimulatedFleet:
     def _sync(self, where: tuple[str, int]) -> None:
         wanted = bool(self.holders.get(where))
         if wanted and where not in self.sockets:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.addresses[where[0]], where[1]))
-            sock.listen(64)
-            self.sockets[where] = sock
+            self.open(where, self.addresses[where[0]], where[1])
         elif not wanted and where in self.sockets:
-            self.sockets.pop(where).close()
+            self.shut(where)
 
     def listening(self) -> set[tuple[str, int]]:
         return set(self.sockets)
 
-    def close(self) -> None:
-        for sock in self.sockets.values():
-            sock.close()
-
 
 @pytest.fixture
-def fleet(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("REORG_HERE", raising=False)
+def fleet(in_tmp: Path):
+    tmp_path = in_tmp
     (tmp_path / "plans").mkdir()
     shutil.copy(REPO / "plans" / "reorg.json", tmp_path / "plans" / "reorg.json")
     planfile = read_plan(tmp_path / "plans" / "reorg.json")
     hosts = sorted({b.host for b in planfile.base})
-    prefix = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}"
+    prefix = loopback_prefix()
     addresses = {host: f"{prefix}.{i}" for i, host in enumerate(hosts, start=2)}
     (tmp_path / "plans" / "hosts.csv").write_text(
         "host,address\n" + "".join(f"{host},{address}\n" for host, address in addresses.items())
@@ -140,10 +121,16 @@ def test_the_bundled_plan_runs_and_rolls_back_on_a_simulated_fleet(fleet, tmp_pa
     assert json.loads(run("status", "--json").stdout)["done"] == []
 
 
-def test_state_at_end_gives_a_table_without_collisions(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shutil.copytree(REPO / "data", tmp_path / "data")
-    shutil.copytree(REPO / "plans", tmp_path / "plans", ignore=shutil.ignore_patterns("*.journal*", "hosts.csv"))
+@pytest.fixture
+def bundled(in_tmp: Path) -> Path:
+    """The bundled data/ and plans/ (no journal, no hosts.csv) in a folder of the test's own."""
+    shutil.copytree(REPO / "data", in_tmp / "data")
+    shutil.copytree(REPO / "plans", in_tmp / "plans", ignore=shutil.ignore_patterns("*.journal*", "hosts.csv"))
+    return in_tmp
+
+
+def test_state_at_end_gives_a_table_without_collisions(bundled: Path):
+    tmp_path = bundled
     before = json.loads(run("check", "--json").stdout)["summary"]
     assert before["collisions"] > 0
     wrote = run("state", "--at", "end", "--out", "data/current.csv")
@@ -160,10 +147,8 @@ def test_state_at_end_gives_a_table_without_collisions(tmp_path: Path, monkeypat
     assert status.exit_code == 0 and "changed since the plan was made" in status.stderr
 
 
-def test_state_now_follows_the_journal_and_refuses_foreign_files(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shutil.copytree(REPO / "data", tmp_path / "data")
-    shutil.copytree(REPO / "plans", tmp_path / "plans", ignore=shutil.ignore_patterns("*.journal*", "hosts.csv"))
+def test_state_now_follows_the_journal_and_refuses_foreign_files(bundled: Path):
+    tmp_path = bundled
     first = read_plan(tmp_path / "plans" / "reorg.json").plan.steps[0]
     assert run("state").stdout == (tmp_path / "data" / "current.csv").read_text()  # nothing done yet
     assert run("done", "1", "--no-probe").exit_code == 0
@@ -178,8 +163,8 @@ def test_state_now_follows_the_journal_and_refuses_foreign_files(tmp_path: Path,
     assert notes.read_text() == "mine\n"
 
 
-def test_hosts_init_lists_every_host_and_never_overwrites(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_hosts_init_lists_every_host_and_never_overwrites(in_tmp: Path):
+    tmp_path = in_tmp  # the plans only: without data/ no host's os is known
     shutil.copytree(REPO / "plans", tmp_path / "plans", ignore=shutil.ignore_patterns("*.journal*", "hosts.csv"))
     made = run("hosts", "init")
     assert made.exit_code == 0, made.output

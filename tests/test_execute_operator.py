@@ -10,64 +10,35 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from execsupport import Listeners, loopback, run, run_json
 from reorg import journal as jr
 from reorg import lock as lk
-from reorg.cli import app
 from reorg.model import Metrics, Plan, PlanOptions, Scope, Step, StepKind
 from reorg.planfile import read_plan
 from reorg.replay import replay, step_checks
 
-runner = CliRunner()
 
-
-def run(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def run_json(*args: str) -> dict:
-    result = run(*args, "--json")
-    assert result.stdout, result.output
-    return json.loads(result.stdout)
-
-
-def loopback() -> str:
-    """A loopback address of this test's own (127.0.0.0/8 answers on Linux without setup)."""
-    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
-
-
-class Fleet:
+class Fleet(Listeners):
     """Listening sockets on one loopback address, by port."""
 
     def __init__(self, address: str):
+        super().__init__()
         self.address = address
-        self.sockets: dict[int, socket.socket] = {}
 
     def listen(self, port: int) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.address, port))
-        sock.listen(64)
-        self.sockets[port] = sock
+        self.open(port, self.address, port)
 
     def stop(self, port: int) -> None:
-        self.sockets.pop(port).close()
-
-    def close(self) -> None:
-        for sock in self.sockets.values():
-            sock.close()
+        self.shut(port)
 
 
 @pytest.fixture
-def here(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("REORG_HERE", raising=False)
+def here(in_tmp: Path):
     fleet = Fleet(loopback())
     yield fleet
     fleet.close()
