@@ -21,7 +21,7 @@ from reorg.generate import generate, write_csvs
 from reorg.model import Candidate, Objective, PairMode, PlanOptions, ReorgError, Strategy
 from reorg.planners import get_planner
 from reorg.planners.budget import Deadline, TooShort, cpu_share, require
-from reorg.problem import build_problem, find_conflicts
+from reorg.problem import Problem, build_problem, find_conflicts
 from reorg.verify import verify
 
 # ---- the issue's instances ----------------------------------------------------------------------
@@ -86,17 +86,26 @@ def test_greedy_claims_no_optimum_for_waves_with_its_fewest_moves_plan():
 # ---- the property tests ------------------------------------------------------------------------
 
 PROPERTY = settings(max_examples=max(20, EXAMPLES // 3), deadline=None)
-pools = st.sampled_from([(39000, 39000), (39000, 39001), (39000, 39099)])
 
 
-def check_greedy_plans_whenever_a_plan_exists(instance, options) -> None:
+# each property runs on both instance sources of test_properties
+SOURCES = {"drawn": drawn(max_bindings=5), "generated": generated(max_hosts=2, max_bindings=5)}
+
+
+def small_problem(instance, options) -> Problem | None:
+    """The problem of an instance brute force can judge (no conflict, five movers at most)."""
     if find_conflicts(instance, options.scope):
-        return
+        return None
     try:
         problem = build_problem(instance, options)
     except ReorgError:
-        return
-    if problem.n > 5:
+        return None
+    return problem if problem.n <= 5 else None
+
+
+def check_greedy_plans_whenever_a_plan_exists(instance, options) -> None:
+    problem = small_problem(instance, options)
+    if problem is None:
         return
     best = brute_force(instance, options)
     try:
@@ -109,16 +118,11 @@ def check_greedy_plans_whenever_a_plan_exists(instance, options) -> None:
     assert verify(plan, instance).ok
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @PROPERTY
-@given(drawn(max_bindings=5), plan_options())
-def test_greedy_plans_whenever_brute_force_does_drawn(instance, options):
-    check_greedy_plans_whenever_a_plan_exists(instance, options)
-
-
-@PROPERTY
-@given(generated(max_hosts=2, max_bindings=5), plan_options())
-def test_greedy_plans_whenever_brute_force_does_generated(instance, options):
-    check_greedy_plans_whenever_a_plan_exists(instance, options)
+@given(data=st.data(), options=plan_options())
+def test_greedy_plans_whenever_brute_force_does(source, data, options):
+    check_greedy_plans_whenever_a_plan_exists(data.draw(SOURCES[source]), options)
 
 
 def figures(plan, options) -> tuple[int, ...]:
@@ -128,13 +132,8 @@ def figures(plan, options) -> tuple[int, ...]:
 
 
 def check_optimal_claims(instance, options) -> None:
-    if find_conflicts(instance, options.scope):
-        return
-    try:
-        problem = build_problem(instance, options)
-    except ReorgError:
-        return
-    if problem.n > 5:
+    problem = small_problem(instance, options)
+    if problem is None:
         return
     best = None
     for strategy in (Strategy.GREEDY, Strategy.CPSAT):
@@ -148,16 +147,11 @@ def check_optimal_claims(instance, options) -> None:
         assert figures(plan, options) == best, (strategy, plan.metrics, best)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @PROPERTY
-@given(drawn(max_bindings=5), plan_options())
-def test_optimal_claims_hold_for_the_objective_drawn(instance, options):
-    check_optimal_claims(instance, options)
-
-
-@PROPERTY
-@given(generated(max_hosts=2, max_bindings=5), plan_options())
-def test_optimal_claims_hold_for_the_objective_generated(instance, options):
-    check_optimal_claims(instance, options)
+@given(data=st.data(), options=plan_options())
+def test_optimal_claims_hold_for_the_objective(source, data, options):
+    check_optimal_claims(data.draw(SOURCES[source]), options)
 
 
 # ---- the whole-command time budget --------------------------------------------------------------
