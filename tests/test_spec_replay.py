@@ -121,3 +121,66 @@ def test_old_port_shared_only_with_a_binding_on_another_host_is_expected_free():
     _, post = step_checks(plan, replay(plan, (), base=shared), steps[0])
     (free,) = [c for c in post if c.expect is Expect.FREE]
     assert free.skip and "b" in free.skip
+
+
+# ---- the running replay (Replayer), as batch `done` and `next` use it --------------------------
+
+# a leaves 1 for 2 and f leaves 5 (which g keeps: a collision of the current table) in wave 1;
+# then b moves onto 1, the port a left
+SHARED = (
+    Step(1, 1, "a", "h", 1, 2, S.MOVE),
+    Step(2, 1, "f", "h", 5, 6, S.MOVE),
+    Step(3, 2, "b", "h", 3, 1, S.MOVE),
+)
+SHARED_PLAN = Plan("hand", PlanOptions(), SHARED, Metrics(3, 0, 2, 3, 2, False, 0))
+
+
+def test_the_running_replay_knows_who_holds_a_port_as_it_moves():
+    r = rp.Replayer(SHARED_PLAN, base={("g", "h"): 5})
+    assert r.holders("h", 5, ("f", "h")) == ["g"]
+    assert r.holders("h", 1, ("b", "h")) == ["a"]
+    _, post = step_checks(SHARED_PLAN, r, SHARED[1])
+    assert [(c.port, c.skip) for c in post if c.expect is Expect.FREE] == [
+        (5, "not checked: port 5 stays held by g (they shared it)")
+    ]
+    r.apply(events(("done", 1))[0])
+    assert r.holders("h", 1, ("b", "h")) == [] and r.holders("h", 2, ("b", "h")) == ["a"]
+    pre, _ = step_checks(SHARED_PLAN, r, SHARED[2])
+    assert [(c.port, c.expect, c.skip) for c in pre] == [(1, Expect.FREE, "")]
+    # the same answers as the replay from scratch
+    position = replay(SHARED_PLAN, events(("done", 1)), base={("g", "h"): 5})
+    assert step_checks(SHARED_PLAN, position, SHARED[2]) == step_checks(SHARED_PLAN, r, SHARED[2])
+
+
+def test_a_done_step_is_not_open_while_its_wave_still_is():
+    r = rp.Replayer(PLAN)
+    r.apply(events(("done", 1))[0])
+    assert [n for n in (1, 2, 3, 4) if r.is_open(n)] == [2]  # 1 is done; 3 and 4 wait
+    assert not r.is_open(99)  # no such step
+    r.apply(events(("done", 1), ("done", 2))[1])
+    assert [n for n in (1, 2, 3, 4) if r.is_open(n)] == [3]
+
+
+def test_a_started_step_leaves_the_started_list_when_done_or_failed():
+    assert replay(PLAN, events(("started", 1))).started == (1,)
+    assert replay(PLAN, events(("started", 1), ("done", 1))).started == ()
+    failed = replay(PLAN, events(("started", 2), ("started", 1), ("failed", 1)))
+    assert failed.started == (2,) and failed.dirty == 1
+
+
+def test_undo_keeps_a_started_step_of_the_reopened_wave_and_drops_a_later_one():
+    # wave 1 done, step 3 (wave 2) started, then step 2 undone: wave 1 is open again, so step 3
+    # must be started again later
+    assert replay(PLAN, events(("done", 1), ("done", 2), ("started", 3), ("undone", 2))).started == ()
+    # step 2 (wave 1) started, step 1 undone: wave 1 stays the open wave, step 2 stays started
+    assert replay(PLAN, events(("done", 1), ("started", 2), ("undone", 1))).started == (2,)
+
+
+def test_only_an_unsure_binding_may_stay_silent_on_its_new_port():
+    start = replay(PLAN, ())
+    for status, optional in (("running", False), ("", False), ("unsure", True)):
+        _, post = step_checks(PLAN, start, CHAIN[0], status=status)
+        answers = [c for c in post if c.expect is Expect.IN_USE]
+        assert [(c.port, c.skip, bool(c.optional)) for c in answers] == [(4, "", optional)], status
+    _, post = step_checks(PLAN, start, CHAIN[0], status="stopped")
+    assert [c.expect for c in post] == [Expect.FREE]  # nothing answers; the old port is free
