@@ -108,6 +108,51 @@ EQUIVALENT: dict[str, str] = {
     "_replay: 'finals[key] += 1' -> 'finals[key] -= 1'": "finals is read only as `not "
     "finals[key]` (missing-step): -1 is as truthy as 1",
     "_replay: '1' -> '2'": "finals[key] += 2: read only as a truth value (missing-step)",
+    # verify-bounds (reorg/verify_bounds.py)
+    "lower_bounds: delete 'continue'": "a retirement's arrows: without the `continue` its "
+    "goal port None finds no hub (no binding is on port None), so succ stays empty either way",
+    "lower_bounds: '1' -> '0' #2": "by_cap = 0 without a cap: every return takes max() with a "
+    "term >= 1 (a mover waits: 2; an acyclic mover's chain or a cycle's 2)",
+    "lower_bounds: '1' -> '0' #3": "`2 if waits else 0` (more moves than n + c): max() with "
+    "by_cap, which is 1 without a cap and ceil(moves / cap) >= 1 with one",
+    "lower_bounds: '1' -> '0' #5": "best starts at 0 instead of 1 without a cycle: every mover "
+    "is then acyclic and raises best to its chain length >= 1",
+    "lower_bounds: 'min((v for v in comps[k] if v < size))' -> 'max((v for v in comps[k] if v < size))'":
+    "which member names a component's pool: under host scope all members share the host (arrows "
+    "stay on one host), under global scope the pool is '*'",
+    "lower_bounds: 'v < size' -> 'v <= size'": "node `size` is a hub, never below a binding's "
+    "index, so the min over the component's bindings is unchanged",
+    "lower_bounds: 'v < size' -> 'v <= size' #2": "a cyclic component's first hub gets leave 1, "
+    "then the hub loop right after recomputes every hub's leave from its holders",
+    "lower_bounds: '0' -> '1' #6": "the initial leave of a binding that never gets one: only a "
+    "binding that stays, and a mover waiting on one is a target find_conflicts refuses",
+    "lower_bounds: '0' -> '-1' #6": "as above: only bindings that stay keep the initial leave",
+    "_strong_components: '1' -> '2'": "seen[root] = 2 is as truthy as 1",
+    "_strong_components: '1' -> '0'": "an unmarked root may be pushed once more from its own "
+    "cycle and finish twice; the second pass takes the later finish first and skips the other",
+    "_strong_components: '1' -> '2' #3": "seen[nxt] = 2 is as truthy as 1",
+    # bounds (reorg/problem.py)
+    "cyclic_components: '0' -> '1'": "Tarjan's counter starting at 1: indices are only compared "
+    "with each other",
+    "cyclic_components: '0' -> '-1'": "as above, starting at -1",
+    "cyclic_components: delete 'continue'": "a root already indexed is indexed again: everything "
+    "reachable from it is finished and off the stack, so it closes a component of one, which is "
+    "not kept",
+    # replay (reorg/replay.py)
+    "Replayer.__init__: '0' -> '1' #2": "last_wave's default: only a plan with no step, where "
+    "every event is refused before last_wave is read",
+    "Replayer.__init__: '0' -> '-1' #2": "as above",
+    "Replayer.__init__: '1' -> '2' #3": "low's default: only a plan with no step, where is_open "
+    "finds no step and every event is refused",
+    "Replayer.__init__: '1' -> '0' #3": "as above",
+    "Replayer.apply: delete \"raise ReorgError(f'{bad}: {step.service}@{step.host} is not on "
+    "{step.to_port}; {fix}')\"": "undo of the last done step finds its binding on the step's "
+    "to-port always: only that binding's own steps move it, each later one was undone first, and "
+    "the start-port check held every done step to where the one before left it",
+    "Replayer.apply: 'self.low <= self.last_wave' -> 'self.low < self.last_wave'": "low stops "
+    "at the last wave instead of one past it only once every step is done (the last wave has a "
+    "step by definition); then every step is in done_set, which is_open and apply test first, "
+    "and an undo sets low to the undone step's wave either way",
 }
 
 
