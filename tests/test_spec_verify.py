@@ -445,3 +445,18 @@ def test_global_scope_own_to_temp_onto_a_port_the_service_moves_to():
     steps = steps_of("1 move a g 1 5", "1 to a h 2 5", "2 from a h 5 3")
     found, message = judge(inst, steps, PlanOptions(scope=Scope.GLOBAL, temp_ports=(1, 9)))
     assert found == {"temp-pool"} and "named in a table" in message
+
+
+def test_a_from_temp_onto_the_wrong_port_is_a_wrong_goal_at_that_step():
+    inst = instance_of("a h 1 2")
+    steps = steps_of("1 to a h 1 39000", "2 from a h 39000 3")
+    verdict = verify(Plan("hand", HOST, steps, hand_metrics(inst, HOST, steps)), inst)
+    assert [(v.rule, v.step) for v in verdict.violations if v.rule == "wrong-goal"] == [("wrong-goal", 2)]
+
+
+def test_a_split_pair_is_reported_at_the_step_of_its_later_arrival():
+    # hand count: on g the pair arrives with steps 1 and 3, on h with 2 and 4
+    inst = instance_of("f h 1 11", "b h 2 12", "f g 1 11", "b g 2 12", pairs=[("f", "b")])
+    split = steps_of("1 move f g 1 11", "1 move f h 1 11", "2 move b g 2 12", "2 move b h 2 12")
+    verdict = verify(Plan("hand", HOST, split, hand_metrics(inst, HOST, split)), inst)
+    assert sorted(v.step for v in verdict.violations if v.rule == "pair-split") == [3, 4]
