@@ -5,6 +5,7 @@
     python bench/mutate.py --list               # the mutants, without running anything
     python bench/mutate.py --show ID            # one mutant's diff and its test run, verbose
     python bench/mutate.py --markdown FILE      # also write the report as Markdown
+    python bench/mutate.py --target bounds --mutants 60-89   # a slice (split a long run)
 
 A small runner of our own (not mutmut: it mutates whole files while our targets are a few
 functions of modules that also hold unrelated code, and it rewrites the package into mutants/,
@@ -149,6 +150,17 @@ EQUIVALENT: dict[str, str] = {
     "{step.to_port}; {fix}')\"": "undo of the last done step finds its binding on the step's "
     "to-port always: only that binding's own steps move it, each later one was undone first, and "
     "the start-port check held every done step to where the one before left it",
+    "cyclic_components: '1' -> '2'": "the counter steps by 2: indices still grow, and are "
+    "only compared with each other",
+    "lower_bound_waves: 'len(comp) + 1' -> 'len(comp) - 1'": "the simple-cycle term is also "
+    "in the pool term: the cycle's hold k + 1 enters _pool_bound, which is at least the longest "
+    "hold, and build_problem refuses a cycle without a free temp port, so the pool term is always "
+    "there",
+    "lower_bound_waves: '1' -> '0' #5": "as above (len(comp) + 0)",
+    "lower_bound_waves: '1' -> '0'": "by_cap = 0 without a cap: every return takes max() "
+    "with a term >= 1 (2 if anyone waits else 1; best starts at 1 or 2)",
+    "lower_bound_waves_any: '1' -> '0' #2": "`2 if waits else 0`: max() with by_cap, which is "
+    "1 without a cap and ceil(n + c / cap) >= 1 with one",
     "Replayer.apply: 'self.low <= self.last_wave' -> 'self.low < self.last_wave'": "low stops "
     "at the last wave instead of one past it only once every step is done (the last wave has a "
     "step by definition); then every step is in done_set, which is_open and apply test first, "
@@ -434,6 +446,8 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--show", metavar="ID", help="run one mutant (target:number), verbose")
     parser.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown")
+    parser.add_argument("--mutants", metavar="A-B", help="run only the mutants numbered A to B "
+                        "(a slice of a target, e.g. to split a long run over several processes)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds per mutant "
                         "(default: 4 x the unmutated run, at least 20)")
     args = parser.parse_args()
@@ -461,19 +475,22 @@ def main() -> int:
     _preload()
     report: list[str] = []
     failed = False
+    first, _, last = (args.mutants or "").partition("-")
     for t in targets:
-        mutants = list_mutants(t)
+        everyone = list_mutants(t)
+        chosen = range(int(first or 0), min(int(last or len(everyone) - 1), len(everyone) - 1) + 1)
+        mutants = [everyone[k] for k in chosen]
         started = time.monotonic()
         if run_one(None, t.tests, 900) != "survived":
             print(f"{t.name}: the tests fail on the unmutated code; fix that first")
             return 2
         baseline = time.monotonic() - started
         timeout = args.timeout or max(20.0, 4 * baseline)
-        print(f"{t.name}: {len(mutants)} mutants of {t.path}; unmutated run {baseline:.1f} s, "
+        print(f"{t.name}: {len(mutants)} mutants of {t.path} ({chosen.start}-{chosen.stop - 1}); unmutated run {baseline:.1f} s, "
               f"timeout {timeout:.0f} s", flush=True)
         results: dict[str, list[tuple[int, Mutant]]] = {"killed": [], "timeout": [],
                                                          "survived": []}
-        for k, m in enumerate(mutants):
+        for k, m in zip(chosen, mutants, strict=True):
             outcome = run_one(m, t.tests, timeout)
             if outcome == "timeout":  # a busy machine, or a real hang: give it three times longer
                 outcome = run_one(m, t.tests, 3 * timeout)
