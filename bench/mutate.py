@@ -157,6 +157,16 @@ EQUIVALENT: dict[str, str] = {
     "hold, and build_problem refuses a cycle without a free temp port, so the pool term is always "
     "there",
     "lower_bound_waves: '1' -> '0' #5": "as above (len(comp) + 0)",
+    "lower_bound_waves: '2' -> '1' #2": "`best = 1 if cyclic`: with a cycle the pool term "
+    "(always there: build_problem refuses a cycle without a free temp port) is at least its "
+    "longest hold, >= 2",
+    "lower_bound_waves: '1' -> '0' #3": "`best = 0` without a cycle: the final max() takes "
+    "by_cap >= 1",
+    "_acyclic_depths: delete 'continue' #3": "a node on the stack twice is computed again from "
+    "the same blockers' depths: the same value",
+    "_acyclic_depths: '0' -> '1'": "depth.get(j, 0)'s default: only a blocker that does not move, "
+    "a target find_conflicts refuses",
+    "_acyclic_depths: '0' -> '-1'": "as above",
     "lower_bound_waves: '1' -> '0'": "by_cap = 0 without a cap: every return takes max() "
     "with a term >= 1 (2 if anyone waits else 1; best starts at 1 or 2)",
     "lower_bound_waves_any: '1' -> '0' #2": "`2 if waits else 0`: max() with by_cap, which is "
