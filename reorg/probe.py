@@ -242,8 +242,17 @@ def _check(spec: CheckSpec, outcome: Outcome, address: str | None, detail: str) 
 
 
 def unverified(specs: tuple[CheckSpec, ...], checks: tuple[Check, ...]) -> int:
-    """How many checks could not run (no address, ``--no-probe``), as opposed to skipped by design."""
-    return sum(
-        1 for spec, check in zip(specs, checks, strict=False)
+    """How many checks leave the step unproven: those that could not run (no address,
+    ``--no-probe``), as opposed to skipped by design, and, when no check of the step came back
+    ok, those an unsure binding did not answer (nothing was verified then)."""
+    pairs = list(zip(specs, checks, strict=False))
+    missing = sum(
+        1 for spec, check in pairs
         if check.outcome is Outcome.SKIPPED and not spec.skip and check.detail.startswith("not probed")
     )
+    if not any(check.outcome is Outcome.OK for check in checks):
+        missing += sum(
+            1 for spec, check in pairs
+            if check.outcome is Outcome.SKIPPED and spec.optional and not check.detail.startswith("not probed")
+        )
+    return missing

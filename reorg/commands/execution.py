@@ -335,9 +335,24 @@ def _failed(checks: tuple[Check, ...]) -> tuple[Check, ...]:
     return tuple(check for check in checks if check.outcome is Outcome.FAILED)
 
 
-def _skipped_note(checks: tuple[Check, ...]) -> str:
+def _skipped_text(checks: tuple[Check, ...]) -> str:
+    """What the skipped checks left unproven: ``1 check(s) were not probed; 1 got no answer (...)``.
+
+    Checks skipped by design (a port another binding holds) need nothing by hand and are not named."""
     skipped = [check for check in checks if check.outcome is Outcome.SKIPPED]
-    return f" {len(skipped)} check(s) were not probed: verify them by hand." if skipped else ""
+    not_probed = [check for check in skipped if check.detail.startswith("not probed")]
+    unanswered = [check for check in skipped if not check.detail.startswith(("not probed", "not checked"))]
+    parts = [f"{len(not_probed)} check(s) were not probed"] if not_probed else []
+    parts += [
+        f"{c.service} did not answer on {c.host}:{c.port} ({c.detail.split(';', 1)[0]}): see whether it runs"
+        for c in unanswered
+    ]
+    return "; ".join(parts)
+
+
+def _skipped_note(checks: tuple[Check, ...]) -> str:
+    text = _skipped_text(checks)
+    return f" {text[0].upper()}{text[1:]}: verify by hand." if text else ""
 
 
 def _blocked(ex: Execution) -> str:
@@ -640,7 +655,7 @@ def _done_report(
     then = f"next: `reorg next` (step {after.step})" if after else f"all {total} steps are done"
     note = " (forced past a failed check)" if forced else ""
     if missing:
-        note += f" as unverified: {missing} check(s) could not run, verify them by hand"
+        note += f" as unverified (nothing proved it: {_skipped_text(checks)}; verify by hand)"
     advice = f"step {target.step} is recorded as done{note}" + (f"; {then}." if last else ".")
     if not missing:
         advice += _skipped_note(checks)
