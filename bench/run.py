@@ -554,6 +554,10 @@ def phases_main(out_json: Path, argv: list[str]) -> None:
         wrap_result = planner if wrap == "planner" else None
         setattr(mod, name, clocked(phase, getattr(mod, name), wrap_result))
     sys.argv = ["reorg", *argv]
+    # a console process that loaded ortools ends by os._exit (cli._exit); here the phases
+    # still have to be written after the command, so it exits as an embedded one does
+    if hasattr(cli, "_exit"):
+        setattr(cli, "_exit", lambda code, fresh: sys.exit(code))  # noqa: B010
     t, c = time.perf_counter(), time.process_time()
     code = 0
     try:

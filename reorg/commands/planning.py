@@ -39,7 +39,14 @@ from reorg.model import (
 )
 from reorg.planfile import check_plan_name, render_plan_json, write_plan_files
 from reorg.planners import get_planner, plan_front
-from reorg.planners.budget import Deadline, planning_need, reading_need, require, writing_need
+from reorg.planners.budget import (
+    SLACK,
+    Deadline,
+    planning_need,
+    reading_need,
+    require,
+    writing_need,
+)
 from reorg.problem import (
     Problem,
     build_problem,
@@ -160,7 +167,7 @@ def plan(
             rows = read_references(refs)
         n = len(instance.bindings)
         require(deadline, planning_need(n) + writing_need(n), f"the greedy plan, verifying and writing {n:,} bindings")
-        planning = deadline.until(writing_need(n))
+        planning = deadline.until(writing_need(n) + SLACK * (deadline.seconds or 0.0))
         result, problem, seconds = make_verified_plan(instance, options, strategy, progress, planning)
         refuse_replacing_executed_plan(result, instance, out, name)
         edits = None
@@ -278,7 +285,7 @@ def _compare(
     n, plans = len(instance.bindings), max(1, slots[0])
     require(deadline, planning_need(n, plans) + writing_need(n, plans),
             f"{plans} greedy plans, verifying and writing them ({n:,} bindings)", "reorg compare")
-    planning = deadline.until(writing_need(n, plans))
+    planning = deadline.until(writing_need(n, plans) + SLACK * (deadline.seconds or 0.0))
     rows: list[Compared] = []
     failed: list[Failed] = []
     shown: list[str] = []  # pareto points that another row already shows

@@ -55,6 +55,7 @@ class FixedCost:
 
 FIXED = FixedCost()
 MARGIN = 1.2  # the load changes while a command runs
+SLACK = 0.05  # of --time-limit, kept back from planning too: a solve stops a little after its limit
 
 
 def process_elapsed() -> float:
