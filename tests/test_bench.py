@@ -138,3 +138,20 @@ def test_the_execute_cases_set_up_and_status_reads_their_journal(tmp_path: Path)
     proc = subprocess.run([sys.executable, "-m", "reorg", "status", *args], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "2 of" in proc.stdout
+
+
+def test_phases_are_written_for_a_plan_that_loads_ortools(tmp_path: Path):
+    """A console plan that loaded ortools ends by os._exit; the phase runner must still write."""
+    from reorg.generate import write_csvs
+
+    write_csvs(generate(1, 2, 100, pairs=0.3, collisions=0.02), tmp_path / "current.csv", tmp_path / "target.csv")
+    out = tmp_path / "phases.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--phases", str(out), "plan", "--current",
+         str(tmp_path / "current.csv"), "--target", str(tmp_path / "target.csv"), "--out", str(tmp_path / "o"),
+         "--temp-ports", "39000-39001", "--time-limit", "30"],
+        capture_output=True, text=True, cwd=REPO, env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    figures = __import__("json").loads(out.read_text())
+    assert figures["exit"] == 0 and figures["phases"]["plan"] > 0

@@ -346,3 +346,21 @@ def test_the_clock_starts_at_the_process_start_only_for_a_fresh_process(monkeypa
     assert budget.fresh_process_started() is not None
     monkeypatch.setattr(budget, "process_elapsed", lambda: 300.0)
     assert budget.fresh_process_started() is None
+
+
+def test_planning_ends_before_the_reserve_for_writing_and_a_slack_of_the_limit(tmp_path, monkeypatch):
+    """Planning gets the limit less the writing estimate and 5% of the limit (a solve stops a
+    little after its wall limit: 1,000 bindings with hard pairs ran 1.11 T at T = 2)."""
+    from reorg.commands import planning
+    from reorg.planners.budget import SLACK
+
+    seen = []
+    real = planning.make_verified_plan
+    monkeypatch.setattr(planning, "make_verified_plan", lambda *a: seen.append(a[4]) or real(*a))
+    monkeypatch.setattr(planning, "writing_need", lambda n, plans=1: 1.0)
+    current, target = slow_fleet(tmp_path)
+    outer = Deadline(100.0)
+    commands.plan(current, target, tmp_path / "out", Strategy.GREEDY, PlanOptions(time_limit=100.0), "reorg",
+                  deadline=outer)
+    assert SLACK == 0.05
+    assert abs((outer.end - seen[0].end) - (1.0 + SLACK * 100.0)) < 1e-6
