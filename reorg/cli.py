@@ -86,6 +86,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "next": (
         ("reorg next --here dev", "the first open step, pre-checked and recorded as started"),
         ("reorg next 20 --host mac-mini", "a chosen open step"),
+        ("reorg next 20 --preview", "show and check step 20, record nothing"),
     ),
     "done": (
         ("reorg done", "post-check and record the started step"),
@@ -93,7 +94,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("reorg done --wave 1 --host dev", "every remaining step of wave 1 on dev"),
     ),
     "undo": (
-        ("reorg undo --preview", "show the rollback of the last done step"),
+        ("reorg undo --preview", "before rolling back: show the rollback of the last done step"),
         ("reorg undo --yes", "record it without asking (scripts)"),
     ),
     "history": (
@@ -710,14 +711,18 @@ def next_command(
     here: str | None = EXEC_HERE,
     no_probe: bool = EXEC_NO_PROBE,
     force_unlock: bool = EXEC_FORCE_UNLOCK,
+    preview: bool = typer.Option(
+        False, "--preview", help="Only show the step and check that its new port is free; record nothing."
+    ),
     json_output: bool = JSON,
 ) -> None:
     """Show an open step's checklist, check that its new port is free, and record it as started.
 
     A failed pre-check records nothing (exit 1). Then make the change and run `reorg done`.
+    With --preview nothing is recorded (reading a step does not start it).
     """
     with user_errors():
-        report = commands.prepare_next(plan, journal, hosts, not no_probe, step, host, here, force_unlock)
+        report = commands.prepare_next(plan, journal, hosts, not no_probe, step, host, here, force_unlock, preview)
     emit_step_report(report, json_output)
 
 
@@ -761,15 +766,17 @@ def undo_command(
 ) -> None:
     """Show the rollback of the last done (or failed) step, ask, and record it after its reversed checks.
 
-    On a terminal it asks before recording; scripts pass --yes (without a terminal, undo refuses
-    without it).
+    Order: `undo --preview` first (shows the rollback, checks its old port is free), then roll
+    back by hand, then `undo`: it shows the rollback again and asks whether you rolled it back;
+    y runs the rollback's checks and records it. Scripts pass --yes (without a terminal, undo
+    refuses without it).
     """
     with user_errors():
         if preview:
             emit_step_report(commands.record_undo(plan, journal, hosts, not no_probe, preview=True, here=here), json_output)
         expect = None
         if not yes:
-            shown = commands.record_undo(plan, journal, hosts, False, preview=True, here=here)
+            shown = commands.record_undo(plan, journal, hosts, False, preview=True, here=here, confirming=True)
             expect = shown.step.step
             if not interactive():
                 raise ReorgError(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from reorg import journal as jr
 from reorg.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,3 +68,53 @@ def test_an_unsure_step_that_verified_nothing_is_unverified(bundled: Path):
     assert "unverified" in history.stdout, history.stdout
     status = run("status")
     assert "1 done step(s) whose checks could not all run: 28" in status.stdout, status.stdout
+
+
+def _listen(address: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, port))
+    sock.listen(8)
+    return sock
+
+
+def _events(plans: Path) -> list[tuple[str, int]]:
+    loaded = jr.load_journal(plans / "reorg.journal.json")
+    return [(e.event.value, e.step) for e in loaded.events] if loaded else []
+
+
+def test_undo_asks_after_the_rollback_and_its_preview_knows_a_done_rollback(bundled: Path, monkeypatch):
+    address = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+    (bundled / "hosts.csv").write_text(f"host,address\ndev,{address}\n")
+    assert run("next", "1").exit_code == 0
+    new = _listen(address, 3035)  # step 1: arcade-server on dev 3011 -> 3035, done
+    try:
+        assert run("done").exit_code == 0
+        new.close()
+        old = _listen(address, 3011)  # rolled back by hand
+        try:
+            preview = run("undo", "--preview")
+            assert preview.exit_code == 0, preview.output
+            assert "looks rolled back already" in preview.stdout
+            monkeypatch.setattr("reorg.cli.interactive", lambda: True)
+            asked = run("undo", input="n\n")
+            assert asked.exit_code == 1
+            assert "not probed (--no-probe)" not in asked.output  # probes are on: nothing is shown as skipped
+            assert "then run `reorg undo`" not in asked.output  # it is `reorg undo` that is asking
+            assert "if you have rolled step 1 back as shown, answer y" in asked.output
+            assert _events(bundled) == [("started", 1), ("done", 1)]
+            recorded = run("undo", input="y\n")
+            assert recorded.exit_code == 0, recorded.output
+            assert _events(bundled)[-1] == ("undone", 1)
+        finally:
+            old.close()
+    finally:
+        new.close()
+
+
+def test_next_preview_shows_and_checks_but_records_nothing(bundled: Path):
+    result = run("next", "3", "--no-probe", "--preview")
+    assert result.exit_code == 0, result.output
+    assert "Change:" in result.stdout and "preview only: nothing was recorded" in result.stdout
+    assert _events(bundled) == []
+    assert "next 20 --preview" in run("next", "--help").stdout

@@ -429,11 +429,14 @@ def prepare_next(
     host: str | None = None,
     here: str | None = None,
     force_unlock: bool = False,
+    preview: bool = False,
 ) -> StepReport:
     """``reorg next [STEP] [--host H]``: an open step, its pre-check, and ``started`` recorded.
 
     Without STEP: the first open step (on ``host``, if given) that is not started yet. A failed
-    pre-check records nothing (exit 1). The plan file is verified first.
+    pre-check records nothing (exit 1). The plan file is verified first. ``preview``
+    (``--preview``) shows and checks the step but records nothing, so reading a step never
+    starts it.
     """
     plan_path = find_plan(plan)
     planfile = read_plan(plan_path)
@@ -464,6 +467,14 @@ def prepare_next(
         return StepReport("next", target, scope, checks, None, False, advice, ex.position, total, also, notices, status, context=ex.context_of(target))
     event = None
     position = ex.position
+    if preview:
+        state = "is started already" if target.step in ex.position.started else "is not started"
+        advice = (
+            f"preview only: nothing was recorded (step {target.step} {state}); run `reorg next {target.step}` to "
+            f"start it, then make the change and run `reorg done`.{_skipped_note(checks)}"
+        )
+        return StepReport("next", target, scope, checks, None, True, advice, position, total, also, notices, status,
+                          context=ex.context_of(target))
     if target.step not in ex.position.started:
         with _locked(ex.journal_path, force_unlock):
             ex = reopen_locked(ex)  # read under the lock: no lost update
@@ -768,6 +779,7 @@ def record_undo(
     preview: bool = False,
     here: str | None = None,
     expect_step: int | None = None,
+    confirming: bool = False,
 ) -> StepReport:
     """``reorg undo``: the reverse of the last done (or failed) step, checked and recorded.
 
@@ -777,6 +789,12 @@ def record_undo(
     port, unless it was stopped or the port is held by another binding; the new port is free)
     run and, if they pass or ``force`` is given, ``undone`` is recorded. A failed rollback records
     nothing. ``expect_step`` (the step the operator confirmed) refuses to record another one.
+
+    The order is: ``undo --preview`` before rolling back (its old port must be free; run after
+    the rollback, it finds the rollback's checks passing and says so), then the rollback by hand,
+    then ``undo``. ``confirming`` is what ``undo`` shows before it asks: the rollback, no checks
+    (the operator has rolled back already, so the pre-check no longer applies), and that the
+    answer runs the rollback's checks.
     """
     plan_path = find_plan(plan)
     planfile = read_plan(plan_path)
@@ -788,18 +806,36 @@ def record_undo(
         ex = open_execution(planfile, journal_path)
         target = _choose_undo(ex)
         status = ex.status_of(target)
-        pre, _ = step_checks(ex.plan, ex.position, target, reverse=True, status=status)
+        pre, post = step_checks(ex.plan, ex.position, target, reverse=True, status=status)
+        notices = ex.notices + _lock_notice(journal_path)
+        if confirming:
+            advice = (
+                f"if you have rolled step {target.step} back as shown, answer y: its rollback checks run and it is "
+                "recorded as undone; if not, answer n, roll it back, and run `reorg undo` again"
+            )
+            return StepReport("undo-preview", target, scope, (), None, True, advice, ex.position, total, (),
+                              notices, status, context=ex.context_of(target))
         checks, _ = probing.run(pre)
         failed = _failed(checks)
-        if failed:
+        rolled, _ = probing.run(post) if failed else ((), 0)
+        if failed and rolled and not _failed(rolled) and any(c.outcome is Outcome.OK for c in rolled):
+            # the old port answers because the rollback is done already: say so, not "not free"
+            checks, failed = rolled, _failed(rolled)
+            advice = (
+                f"step {target.step} looks rolled back already (its rollback checks pass); run `reorg undo` to "
+                "record it as undone"
+            )
+        elif failed:
             bad = failed[0]
             advice = (
                 f"port {bad.port} on {bad.host} is not free ({bad.detail}), so {target.service} cannot go back to it; "
                 "free it first, then roll back and run `reorg undo`"
             )
         else:
-            advice = f"roll the step back as shown, then run `reorg undo` to record it.{_skipped_note(checks)}"
-        notices = ex.notices + _lock_notice(journal_path)
+            advice = (
+                f"roll the step back as shown, then run `reorg undo`: it asks, then checks the rollback and records "
+                f"it.{_skipped_note(checks)}"
+            )
         return StepReport("undo-preview", target, scope, checks, None, not failed, advice, ex.position, total, (),
                           notices, status, context=ex.context_of(target))
     with _locked(journal_path, force_unlock):
