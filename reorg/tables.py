@@ -63,8 +63,7 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
             f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
             "save it as UTF-8 CSV"
         ) from None
-    # CRLF -> LF so that counting newlines inside quoted cells gives exact file lines below.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _unify_line_ends(text)
     if "\0" in text:  # pandas' C parser would end the cell there and read on silently
         raise ReorgError(
             f"{name}:{text.count(chr(10), 0, text.index(chr(0))) + 1}: contains a NUL byte; "
@@ -76,6 +75,19 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     if cells is None:
         cells = _pandas_cells(name, text)
     return _table_of(name, raw, cells, required)
+
+
+def _unify_line_ends(text: str) -> str:
+    """CRLF -> LF, and a lone CR (an old Mac line end) -> LF, so that counting newlines inside
+    quoted cells gives exact file lines below. A lone CR inside a quoted cell is the cell's own
+    text, not a line end: it is kept (a note holding one shows as ``\\x0d``, not as a newline)."""
+    text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    # Split at quotes: even parts lie outside quoted cells (a doubled quote inside a cell adds
+    # an empty even part, which holds no CR).
+    parts = text.split('"')
+    return '"'.join(part.replace("\r", "\n") if i % 2 == 0 else part for i, part in enumerate(parts))
 
 
 def _plain_cells(text: str) -> list[list[str]] | None:

@@ -651,3 +651,17 @@ def test_plain_and_pandas_paths_read_a_table_alike(write_csv):
     plain = write_csv("current.csv", "service,host,port,note\n\na,h1,3001,x\nb,h1,3002\n")
     quoted = write_csv("current2.csv", 'service,host,port,note\n\na,h1,3001,"x"\nb,h1,3002\n')
     assert read_current(plain) == read_current(quoted)
+
+
+def test_a_cr_inside_a_quoted_note_stays_a_cr_and_shows_as_x0d_in_the_runbook(write_csv, tmp_path):
+    # A lone CR outside quotes is an old Mac line end; inside a quoted cell it is the note's own
+    # text (it was turned into a newline, so the runbook showed \x0a for it).
+    current = write_csv("current.csv", 'service,host,port,note\rweb,h1,3000,"a\rb"\rapi,h1,4000,"c\r\nd"\r')
+    notes = {b.service: b.note for b in read_current(current)}
+    assert notes == {"web": "a\rb", "api": "c\nd"}
+    target = write_csv("target.csv", "service,port\nweb,3001\n")
+    result = CliRunner().invoke(app, ["plan", "--current", str(current), "--target", str(target),
+                                      "--out", str(tmp_path / "out"), "--strategy", "greedy"])
+    assert result.exit_code == 0, result.output
+    runbook = (tmp_path / "out" / "reorg.md").read_text()
+    assert "a\\\\x0db" in runbook and "\\x0a" not in runbook
