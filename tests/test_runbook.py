@@ -355,3 +355,33 @@ def test_runbook_finds_the_dependencies_once(monkeypatch):
     chain = (Step(1, 1, "a", "h", 4001, 4003, K.MOVE), Step(2, 2, "b", "h", 4002, 4001, K.MOVE))
     text = render_runbook(*_plan(chain, bindings), "demo", "demo.json")
     assert "s1 --> s2" in text and calls == [1]
+
+
+# ---- a plan without steps ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def empty_runbook(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from typer.testing import CliRunner
+
+    from reorg.cli import app
+
+    folder = tmp_path_factory.mktemp("empty")
+    (folder / "current.csv").write_text("service,host,port,note\nweb,h1,3000,a note\napi,h2,4000,\n")
+    (folder / "target.csv").write_text("service,port\nweb,3000\n")  # current == target
+    result = CliRunner().invoke(app, ["plan", "--current", str(folder / "current.csv"), "--target",
+                                      str(folder / "target.csv"), "--out", str(folder / "out")])
+    assert result.exit_code == 0, result.output
+    return (folder / "out" / "reorg.md").read_text(encoding="utf-8")
+
+
+def test_empty_plan_runbook_says_there_is_nothing_to_do_and_only_that(empty_runbook):
+    headings = [line for line in empty_runbook.splitlines() if line.startswith("#")]
+    assert headings == ["# Runbook: reorg", "## Plan metadata"]
+    assert "Nothing to do: every binding is already on its target port." in empty_runbook
+    assert not checkboxes(empty_runbook) and "nc -z" not in empty_runbook and "reorg next" not in empty_runbook
+
+
+def test_no_runbook_line_ends_in_a_space(bundled, empty_runbook):
+    for text in (bundled[0], empty_runbook):
+        assert [line for line in text.splitlines() if line != line.rstrip()] == []

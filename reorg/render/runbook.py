@@ -198,7 +198,8 @@ def render_runbook(
     plan_json_name: str,
     edits: Mapping[int, Sequence[EditRow]] | None = None,
 ) -> str:
-    """The Markdown runbook: summary, before you start, diagram, waves by host, after, metadata.
+    """The Markdown runbook: summary, before you start, diagram, waves by host, after, metadata
+    (a plan without steps: the summary saying so and the metadata only).
 
     ``plan_json_name`` is the plan file as the operator passes it, e.g. ``NAME.json``.
     ``edits`` (step number -> rows of a scan's references.csv) lists under each step the lines
@@ -228,8 +229,9 @@ def render_runbook(
     current = md_code(instance.current_path or "data/current.csv")
     out: list[str] = [f"# Runbook: {md_escape(name)}", ""]
     # ---- summary
-    if not steps:
+    if not steps:  # nothing to run: no checklist, no before or after, only what the plan was made from
         out += ["Nothing to do: every binding is already on its target port.", ""]
+        return "\n".join(out + _metadata(plan, instance, plan_json_name)).rstrip("\n") + "\n"
     else:
         kinds = {k: sum(1 for s in steps if s.kind is k) for k in StepKind}
         statuses = {st: sum(1 for s in steps if facts(s).status == st) for st in ("stopped", "unsure")}
@@ -354,8 +356,14 @@ def render_runbook(
         "3. `reorg check` there reports no collision; plan the next change from the new table.",
         "",
     ]
-    # ---- metadata
-    out += [
+    out += _metadata(plan, instance, plan_json_name)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _metadata(plan: Plan, instance: Instance, plan_json_name: str) -> list[str]:
+    """The runbook's last section: inputs with their hashes, options, figures, notes."""
+    m = plan.metrics
+    out = [
         "## Plan metadata",
         "",
         f"Strategy `{md_escape(plan.strategy)}`; plan file {md_code(plan_json_name)} (format `{PLAN_FORMAT}`). "
@@ -388,4 +396,4 @@ def render_runbook(
     if plan.notes:
         # a plan file's notes may be edited by hand: one Markdown line each, markup shown as text
         out += ["Notes:", ""] + [f"- {md_escape(note)}" for note in plan.notes] + [""]
-    return "\n".join(out).rstrip("\n") + "\n"
+    return out
