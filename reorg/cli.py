@@ -349,9 +349,12 @@ TEMP_PORTS = typer.Option(
 MAX_PER_WAVE = typer.Option(None, "--max-per-wave", min=1, help="At most N steps per wave (all hosts).")
 PAIRS = typer.Option(PairMode.HARD, "--pairs", help="hard: a frontend and its backend arrive in one wave; soft: minimise splits.")
 OBJECTIVE = typer.Option(Objective.MOVES, "--objective", help="moves: fewest moves, then waves; waves: fewest waves, then moves.")
+DEFAULT_TIME_LIMIT = 10.0
 TIME_LIMIT = typer.Option(
-    10.0, "--time-limit", min=0.1,
-    help="Seconds for the whole command, from start to the files written; when it runs out the best verified plan so far is kept.",
+    None, "--time-limit", min=0.1, show_default=False,
+    help="Seconds for the whole command, from start to the files written; when it runs out the best verified "
+    "plan so far is kept. Default: 10, or, when the input's reading, greedy plan and writing need more, "
+    "what they need plus 10 (said on stderr).",
 )
 NAME = typer.Option("reorg", "--name", help="File name of the plan, without extension.")
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Also send the CP-SAT solver log to stderr (progress lines always go there).")
@@ -383,13 +386,16 @@ def plan_options(
 _PROCESS_STARTED: float | None = None  # set by main(): the monotonic time the process started
 
 
-def command_deadline(time_limit: float) -> Deadline:
+def command_deadline(time_limit: float | None) -> Deadline:
     """The whole command's --time-limit: from the process start when run as ``reorg`` (the
-    interpreter's start-up and imports count), else from now (an app invoked in-process)."""
+    interpreter's start-up and imports count), else from now (an app invoked in-process).
+    Without --time-limit the default stretches to what the input needs (``Deadline.stretch``)."""
     global _PROCESS_STARTED
     from reorg.planners.budget import Deadline
 
     started, _PROCESS_STARTED = _PROCESS_STARTED, None  # one command per process start
+    if time_limit is None:
+        return Deadline(DEFAULT_TIME_LIMIT, started, stretch=True)
     return Deadline(time_limit, started)
 
 
@@ -411,7 +417,7 @@ def plan_command(
     max_per_wave: int | None = MAX_PER_WAVE,
     pairs: PairMode = PAIRS,
     objective: Objective = OBJECTIVE,
-    time_limit: float = TIME_LIMIT,
+    time_limit: float | None = TIME_LIMIT,
     name: str = NAME,
     verbose: bool = VERBOSE,
     refs: Path | None = typer.Option(
@@ -434,7 +440,7 @@ def plan_command(
     """
     with user_errors(1 if detailed_exitcode else 2):
         deadline = command_deadline(time_limit)
-        options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, time_limit)
+        options = plan_options(scope, temp_ports, max_per_wave, pairs, objective, deadline.seconds or DEFAULT_TIME_LIMIT)
         result = commands.plan(
             current, target, out, strategy, options, name, progress_printer(verbose), refs=refs, hosts=hosts,
             deadline=deadline,
@@ -493,7 +499,7 @@ def compare_command(
         None, "--max-per-wave", help="Wave cap(s) to compare: repeat it or give 5,10; 'none' for no cap."
     ),
     pairs: PairMode = PAIRS,
-    time_limit: float = TIME_LIMIT,
+    time_limit: float | None = TIME_LIMIT,
     out: Path | None = typer.Option(None, "--out", help="Also write compare.md and every plan here."),
     prefer: Preference = typer.Option(
         Preference.MOVES, "--prefer",
@@ -507,7 +513,7 @@ def compare_command(
     with user_errors():
         deadline = command_deadline(time_limit)
         caps = parse_caps(max_per_wave)
-        options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, time_limit)
+        options = plan_options(scope, temp_ports, None, pairs, Objective.MOVES, deadline.seconds or DEFAULT_TIME_LIMIT)
         chosen = list(dict.fromkeys(parse_candidates(strategies) or list(Candidate)))
         result = commands.compare(
             current, target, options, chosen, caps, out, progress_printer(verbose), hosts, deadline=deadline,

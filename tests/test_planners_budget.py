@@ -364,3 +364,37 @@ def test_planning_ends_before_the_reserve_for_writing_and_a_slack_of_the_limit(t
                   deadline=outer)
     assert SLACK == 0.05
     assert abs((outer.end - seen[0].end) - (1.0 + SLACK * 100.0)) < 1e-6
+
+
+def test_the_default_limit_stretches_to_the_input_instead_of_refusing():
+    """No --time-limit given: a plain `reorg plan` of a large fleet plans (its fixed work plus the
+    default 10 s), saying so on stderr; a limit the user gave still refuses (above)."""
+    said: list[str] = []
+    deadline = Deadline(10.0, time.monotonic() - 4.0, stretch=True)
+    require(deadline, 50.0, "reading 9 MB of tables", notify=said.append)
+    assert 59.0 <= deadline.remaining() <= 60.5
+    assert 64.0 <= deadline.seconds <= 64.5
+    assert said == ["note: reading 9 MB of tables take about 50 s here; the default time limit becomes 64 s "
+                    "(give --time-limit to bound the command)"]
+    require(deadline, 5.0, "x", notify=said.append)  # fits: unchanged, nothing said
+    assert 64.0 <= deadline.seconds <= 64.5 and len(said) == 1
+
+
+def test_plan_without_time_limit_stretches_where_a_given_limit_refuses(tmp_path, monkeypatch):
+    from reorg import cli
+    from reorg.commands import planning
+
+    current, target = slow_fleet(tmp_path)
+    monkeypatch.setattr(planning, "planning_need", lambda n, plans=1: 12.0)  # more than the default 10 s
+    monkeypatch.setattr(planning, "writing_need", lambda n, plans=1: 0.0)
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    base = ["plan", "--current", str(current), "--target", str(target), "--strategy", "greedy"]
+    given = runner.invoke(cli.app, [*base, "--out", str(tmp_path / "given"), "--time-limit", "10"])
+    assert given.exit_code == 2 and "is too short for this input" in given.output
+    assert not (tmp_path / "given").exists()
+    default = runner.invoke(cli.app, [*base, "--out", str(tmp_path / "default")])
+    assert default.exit_code == 0, default.output
+    assert "the default time limit becomes" in default.output
+    assert (tmp_path / "default" / "reorg.json").is_file()

@@ -157,7 +157,7 @@ def plan(
     check_plan_name(name)  # before solving: a solve may take minutes
     check_out_dir(out)
     with no_gc():
-        fits_reading(deadline, (current, target))
+        fits_reading(deadline, (current, target), notify=progress)
         instance = load_instance(current, target)
         options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
         rows = None
@@ -166,7 +166,8 @@ def plan(
 
             rows = read_references(refs)
         n = len(instance.bindings)
-        require(deadline, planning_need(n) + writing_need(n), f"the greedy plan, verifying and writing {n:,} bindings")
+        require(deadline, planning_need(n) + writing_need(n), f"the greedy plan, verifying and writing {n:,} bindings",
+                notify=progress)
         planning = deadline.until(writing_need(n) + SLACK * (deadline.seconds or 0.0))
         result, problem, seconds = make_verified_plan(instance, options, strategy, progress, planning)
         refuse_replacing_executed_plan(result, instance, out, name)
@@ -193,7 +194,9 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def fits_reading(deadline: Deadline, tables: tuple[Path, ...], command: str = "reorg plan") -> None:
+def fits_reading(
+    deadline: Deadline, tables: tuple[Path, ...], command: str = "reorg plan", notify: Progress | None = None
+) -> None:
     """Before reading: fail fast when the tables' size alone says the limit is too short."""
     size = 0
     for path in tables:
@@ -202,7 +205,7 @@ def fits_reading(deadline: Deadline, tables: tuple[Path, ...], command: str = "r
         except OSError:
             continue  # reading names the problem
     shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
-    require(deadline, reading_need(size), f"reading {shown} of tables, planning and writing", command)
+    require(deadline, reading_need(size), f"reading {shown} of tables, planning and writing", command, notify)
 
 
 def check_out_dir(out: Path) -> None:
@@ -277,14 +280,14 @@ def _compare(
     say = progress or (lambda _msg: None)
     if out is not None:
         check_out_dir(out)  # before solving
-    fits_reading(deadline, (current, target), "reorg compare")
+    fits_reading(deadline, (current, target), "reorg compare", notify=progress)
     instance = load_instance(current, target)
     options = with_temp_avoid(options, {b.host for b in instance.bindings}, hosts)
     chosen = [c for c in Candidate if c in candidates]
     slots = [len(chosen) * (len(caps) - k) for k in range(len(caps))]
     n, plans = len(instance.bindings), max(1, slots[0])
     require(deadline, planning_need(n, plans) + writing_need(n, plans),
-            f"{plans} greedy plans, verifying and writing them ({n:,} bindings)", "reorg compare")
+            f"{plans} greedy plans, verifying and writing them ({n:,} bindings)", "reorg compare", notify=progress)
     planning = deadline.until(writing_need(n, plans) + SLACK * (deadline.seconds or 0.0))
     rows: list[Compared] = []
     failed: list[Failed] = []

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reorg.model import ReorgError
@@ -90,10 +91,13 @@ def fresh_process_started() -> float | None:
 class Deadline:
     """A wall-clock deadline: ``seconds`` from ``started`` (a ``time.monotonic()`` value)."""
 
-    def __init__(self, seconds: float | None, started: float | None = None) -> None:
+    def __init__(self, seconds: float | None, started: float | None = None, *, stretch: bool = False) -> None:
         self.started = time.monotonic() if started is None else started
         self.seconds = seconds
         self.end = math.inf if seconds is None else self.started + seconds
+        # The default limit (no --time-limit given): ``require`` stretches it to the input's fixed
+        # work plus ``seconds`` of planning, rather than refusing a plain ``reorg plan`` of a large fleet.
+        self.stretch = stretch
 
 
     def remaining(self) -> float:
@@ -140,12 +144,22 @@ class TooShort(ReorgError):
     """--time-limit is below what the input's fixed work needs on this machine now."""
 
 
-def require(deadline: Deadline, need: float, what: str, command: str = "reorg plan") -> None:
+def require(
+    deadline: Deadline, need: float, what: str, command: str = "reorg plan",
+    notify: Callable[[str], None] | None = None,
+) -> None:
     """Fail fast, before the work starts, when ``need`` wall seconds do not fit in what is left
     of ``deadline``; the message names the least --time-limit that would do."""
     if deadline.seconds is None or need <= deadline.remaining():
         return
     spent = deadline.elapsed()
+    if deadline.stretch:  # no --time-limit given: the default grows to what this input needs
+        deadline.end = time.monotonic() + need + deadline.seconds
+        deadline.seconds = spent + need + deadline.seconds
+        if notify is not None:
+            notify(f"note: {what} take about {need:.0f} s here; the default time limit becomes "
+                   f"{deadline.seconds:.0f} s (give --time-limit to bound the command)")
+        return
     least = math.ceil(spent + need + 0.5)
     raise TooShort(
         f"--time-limit {deadline.seconds:g} is too short for this input: {what} take about "
