@@ -96,6 +96,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "undo": (
         ("reorg undo --preview", "before rolling back: show the rollback of the last done step"),
         ("reorg undo --yes", "record it without asking (scripts)"),
+        ("reorg undo", "after a mistaken `reorg next 3`: cancels the start of step 3 (it asks)"),
     ),
     "history": (
         ("reorg history", "every event of the journal"),
@@ -772,6 +773,9 @@ def undo_command(
 ) -> None:
     """Show the rollback of the last done (or failed) step, ask, and record it after its reversed checks.
 
+    When a step was started (by `reorg next`) after the last done one, undo cancels that start
+    instead (it asks too): nothing is checked, the step is open and not started again.
+
     Order: `undo --preview` first (shows the rollback, checks its old port is free), then roll
     back by hand, then `undo`: it shows the rollback again and asks whether you rolled it back;
     y runs the rollback's checks and records it. Scripts pass --yes (without a terminal, undo
@@ -785,12 +789,17 @@ def undo_command(
             shown = commands.record_undo(plan, journal, hosts, False, preview=True, here=here, confirming=True)
             expect = shown.step.step
             if not interactive():
+                what = "cancels the start" if shown.action == "cancel-preview" else "records the rollback"
                 raise ReorgError(
-                    f"undo records the rollback of step {expect} ({shown.step.service} on {shown.step.host}); "
+                    f"undo {what} of step {expect} ({shown.step.service} on {shown.step.host}); "
                     "without a terminal to confirm on, run `reorg undo --yes` (see it first with `reorg undo --preview`)"
                 )
             show(render.render_step_report(shown), nl=False)
-            if not typer.confirm(f"Step {expect} rolled back as shown: record it as undone?", default=False):
+            question = (
+                f"Cancel the start of step {expect}?" if shown.action == "cancel-preview"
+                else f"Step {expect} rolled back as shown: record it as undone?"
+            )
+            if not typer.confirm(question, default=False):
                 fail("nothing was recorded", 1)
         report = commands.record_undo(plan, journal, hosts, not no_probe, force, force_unlock, here=here, expect_step=expect)
     emit_step_report(report, json_output)

@@ -98,7 +98,8 @@ class StepContext:
 class StepReport:
     """``reorg next``, ``done`` and ``undo``: the step, its checks, what was recorded, what next.
 
-    ``action`` is ``next`` (which records ``started``), ``done``, ``undo`` or ``undo-preview``. ``ok`` False means a check
+    ``action`` is ``next`` (which records ``started``), ``done``, ``undo``, ``undo-preview``, ``cancel`` (an ``undo`` that
+    cancels a start) or ``cancel-preview``. ``ok`` False means a check
     failed (exit 1); ``advice`` says what to do next in either case.
     """
 

@@ -44,6 +44,7 @@ class EventKind(str, Enum):
     DONE = "done"
     FAILED = "failed"
     UNDONE = "undone"
+    CANCELLED = "cancelled"  # a started step given up before it was done (``undo`` of a start)
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,11 @@ class Replayer:
             else:
                 raise ReorgError(f"{bad}: only the last done or failed step can be undone; {fix}")
             return
+        if event.event is EventKind.CANCELLED:
+            if event.step not in self.started:
+                raise ReorgError(f"{bad}: the step is not started, so its start cannot be cancelled; {fix}")
+            del self.started[event.step]
+            return
         if event.step in self.done_set:
             raise ReorgError(f"{bad}: the step is already done; {fix}")
         if not self.is_open(event.step):

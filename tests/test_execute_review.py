@@ -118,3 +118,28 @@ def test_next_preview_shows_and_checks_but_records_nothing(bundled: Path):
     assert "Change:" in result.stdout and "preview only: nothing was recorded" in result.stdout
     assert _events(bundled) == []
     assert "next 20 --preview" in run("next", "--help").stdout
+
+
+def test_undo_cancels_a_started_step_after_asking(bundled: Path, monkeypatch):
+    assert run("next", "3", "--no-probe").exit_code == 0
+    refused = run("undo")  # no terminal: it needs --yes
+    assert refused.exit_code == 2 and "cancels the start of step 3" in refused.output
+    monkeypatch.setattr("reorg.cli.interactive", lambda: True)
+    kept = run("undo", input="n\n")
+    assert kept.exit_code == 1 and "Cancel the start of step 3?" in kept.output
+    assert _events(bundled) == [("started", 3)]
+    cancelled = run("undo", input="y\n")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "the start of step 3 is cancelled" in cancelled.stdout
+    assert _events(bundled) == [("started", 3), ("cancelled", 3)]
+    assert "no step is started" in run("done", "--no-probe").output  # bare done is not ambiguous
+    # a done step after it: undo takes back the latest (the done step 4), not an older start
+    assert run("next", "3", "--no-probe").exit_code == 0
+    assert run("done", "4", "--no-probe").exit_code == 0
+    preview = run("undo", "--preview", "--no-probe")
+    assert preview.stdout.startswith("Undo step 4:"), preview.stdout
+    assert run("undo", "--yes", "--no-probe").exit_code == 0
+    assert run("undo", "--yes", "--no-probe").stdout.startswith("Step 3 of")  # then the start of 3
+    assert _events(bundled)[-1] == ("cancelled", 3)
+    assert "cancelled" in run("history").stdout
+    assert "after a mistaken `reorg next 3`: cancels the start" in run("undo", "--help").stdout

@@ -806,6 +806,13 @@ def record_undo(
         ex = open_execution(planfile, journal_path)
         target = _choose_undo(ex)
         status = ex.status_of(target)
+        if _cancels(ex, target):
+            advice = (
+                f"step {target.step} is started, not done: `reorg undo` cancels its start (it asks first; --yes "
+                "for scripts); nothing on the hosts changes, so put back anything you already changed"
+            )
+            return StepReport("cancel-preview", target, scope, (), None, True, advice, ex.position, total, (),
+                              ex.notices + _lock_notice(journal_path), status, context=ex.context_of(target))
         pre, post = step_checks(ex.plan, ex.position, target, reverse=True, status=status)
         notices = ex.notices + _lock_notice(journal_path)
         if confirming:
@@ -847,6 +854,17 @@ def record_undo(
                 "run `reorg undo` again"
             )
         status = ex.status_of(target)
+        if _cancels(ex, target):
+            assert ex.journal is not None  # a started step is in it
+            updated = ex.journal.append(EventKind.CANCELLED, target.step, ())
+            save_journal(updated)
+            position = replay(ex.plan, updated.events, journal_path, ex.base)
+            advice = (
+                f"the start of step {target.step} is cancelled: it is open again and not started "
+                f"(`reorg next {target.step}` starts it again)."
+            )
+            return StepReport("cancel", target, scope, (), updated.events[-1], True, advice, position, total, (),
+                              ex.notices, status, context=ex.context_of(target))
         _, post = step_checks(ex.plan, ex.position, target, reverse=True, status=status)
         checks, missing = probing.run(post)
         failed = _failed(checks)
@@ -872,12 +890,25 @@ def record_undo(
 
 
 def _choose_undo(ex: Execution) -> Step:
+    """What ``undo`` takes back: the failed step; else the latest of the last done step and a
+    step started (by ``next``) and not done, whose start it cancels (see ``_cancels``)."""
     if ex.position.dirty is not None:
         return find_step(ex.plan, ex.position.dirty)
     step = last_done(ex.plan, ex.position)
+    started = set(ex.position.started)
+    for event in reversed(ex.journal.events if ex.journal else ()):
+        if event.event is EventKind.STARTED and event.step in started:
+            return find_step(ex.plan, event.step)
+        if step is not None and event.event is EventKind.DONE and event.step == step.step:
+            return step
     if step is None:
-        raise ReorgError("nothing to undo: no step is done yet; run `reorg next` to start")
+        raise ReorgError("nothing to undo: no step is done or started yet; run `reorg next` to start")
     return step
+
+
+def _cancels(ex: Execution, step: Step) -> bool:
+    """True when ``undo`` of ``step`` cancels its start: it is started and not done nor failed."""
+    return step.step in ex.position.started and step.step != ex.position.dirty and step.step not in ex.position.done
 
 
 def journal_history(plan: Path | None = None, journal: Path | None = None) -> HistoryReport:
