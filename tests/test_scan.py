@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from pathlib import Path
 
@@ -355,3 +356,68 @@ def test_cli_scan_bad_root_writes_nothing(tmp_path):
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["check", "--scan", str(tmp_path / "file")])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+# ---- hostile file names: read and shown escaped, or reported, counted and failing the check ----
+
+TWICE_3001 = 'services:\n  web:\n    image: x\n    ports:\n      - "3001:80"\n  api:\n    image: y\n    ports:\n      - "3001:81"\n'
+HOSTILE = ("docker-compose.a b.yml", "docker-compose.a|b.yml", "docker-compose.a\x1bb.yml")
+
+
+def test_compose_files_named_for_a_host_reorg_cannot_take_are_reported_and_fail_check(tmp_path):
+    for name in HOSTILE:
+        (tmp_path / name).write_text(TWICE_3001)
+    result = runner.invoke(app, ["check", "--scan", str(tmp_path)])
+    assert result.exit_code == 1, result.output  # was: "no problems", exit 0
+    assert "no problems\n" not in result.stdout and "\x1b" not in result.output
+    assert "3 file(s) not (fully) read (see stderr): docker-compose.a\\x1bb.yml, docker-compose.a b.yml, docker-compose.a|b.yml" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: docker-compose.a") for w in warnings)
+    assert "host 'a b' (from the file name) contains a space; not read: name its host with --map 'docker-compose.a b.yml=HOST'" in result.stderr
+    assert "--map 'docker-compose.a?b.yml=HOST'" in result.stderr  # a glob that matches the ESC
+    scanned = runner.invoke(app, ["scan", str(tmp_path), "--out", str(tmp_path / "out"), "--json"])
+    assert scanned.exit_code == 0 and json.loads(scanned.stdout)["files_unread"] == sorted(HOSTILE)
+    maps = ["--map", "docker-compose.a b.yml=h1", "--map", "docker-compose.a|b.yml=h2", "--map", "docker-compose.a?b.yml=h3"]
+    mapped = runner.invoke(app, ["check", "--scan", str(tmp_path), *maps])
+    assert mapped.exit_code == 1 and "3 problem(s)\n" in mapped.stdout and not mapped.stderr
+    assert "h3:3001 is bound by api (docker-compose.a\\x1bb.yml:9) and web (docker-compose.a\\x1bb.yml:5)" in mapped.stdout
+
+
+def test_spaces_and_punctuation_in_names_are_read(tmp_path):
+    (tmp_path / "my app").mkdir()
+    (tmp_path / "my app" / "docker-compose.yml").write_text(TWICE_3001)
+    (tmp_path / "a|b; c" / "svc").mkdir(parents=True)
+    (tmp_path / "a|b; c" / "svc" / "package.json").write_text("{}\n")
+    (tmp_path / "a|b; c" / "svc" / "main $(file).ts").write_text("const p = process.env.PORT || 3005;\n")
+    scan = scan_tree(tmp_path)
+    assert not scan.notices and not scan.unread and scan.files_read == 3
+    assert {(b.service, b.port, b.source) for b in scan.bindings} >= {("svc", 3005, "a|b; c/svc/main $(file).ts:1")}
+    result = runner.invoke(app, ["check", "--scan", str(tmp_path)])
+    assert result.exit_code == 1 and "dev:3001 is bound by api (my app/docker-compose.yml:9)" in result.stdout
+
+
+def test_a_line_whose_service_name_reorg_cannot_take_counts_its_file_as_not_fully_read(tmp_path):
+    (tmp_path / "a|b").mkdir()
+    (tmp_path / "a|b" / "package.json").write_text("{}\n")
+    (tmp_path / "a|b" / "main.ts").write_text("const p = process.env.PORT || 3005;\n")
+    result = runner.invoke(app, ["check", "--scan", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "warning: a|b/main.ts:1: service name 'a|b' contains '|'; not read\n"
+    assert "1 file(s) not (fully) read (see stderr): a|b/main.ts" in result.stdout
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_counted(tmp_path):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "package.json").write_text("{}\n")
+    (tmp_path / "svc" / "good.ts").write_text("const p = process.env.PORT || 3005;\n")
+    try:
+        with open(os.fsencode(tmp_path / "svc") + b"/bad\xff.ts", "w") as handle:
+            handle.write("const p = process.env.PORT || 3005;\n")
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    result = runner.invoke(app, ["scan", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "warning: svc/bad\\xff.ts:1: file name is not UTF-8 text, so it cannot be written out; skipped\n"
+    assert "2 files read" in result.stdout and "1 file(s) not (fully) read (see stderr): svc/bad\\xff.ts" in result.stdout
+    checked = runner.invoke(app, ["check", "--scan", str(tmp_path)])
+    assert checked.exit_code == 1 and "no problems in what was read, but not everything was read" in checked.stdout

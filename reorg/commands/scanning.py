@@ -97,7 +97,8 @@ class ScanCheck:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.problems else 0
+        """1 when there are problems or a file the scan should have read was not read."""
+        return 1 if self.problems or self.scan.unread else 0
 
 
 def check_scan(

@@ -26,12 +26,20 @@ def render_scan(result: ScanResult) -> str:
         f"scanned {scan.root}: {scan.files_read} files read, {len(scan.bindings)} bindings ({per_host}), "
         f"{len(scan.rows)} ports written ({len(scan.rows) - refs} binding lines, {refs} references)"
     ]
-    if scan.notices:
-        out.append(f"{len(scan.notices)} file(s) or line(s) skipped (see stderr)")
+    if scan.unread:
+        out.append(unread_line(scan.unread))
+    if len(scan.notices) > len(scan.unread):
+        out.append(f"{len(scan.notices) - len(scan.unread)} other file(s) or line(s) skipped (see stderr)")
     if result.diff is not None:
         out.append(render_diff(result.diff))
     out += [f"wrote {p}" for p in result.paths]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def unread_line(unread: tuple[str, ...]) -> str:
+    """The files the scan did not read, or read only in part, named (the CLI shows control
+    characters as escapes)."""
+    return f"{len(unread)} file(s) not (fully) read (see stderr): {', '.join(unread)}"
 
 
 def render_scan_json_text(result: ScanResult) -> str:
@@ -56,13 +64,19 @@ def render_scan_check(check: ScanCheck) -> str:
         if found:
             out.append(f"{kind} ({len(found)}):")
             out += [f"  {p.message}" for p in found]
+    if check.scan.unread:  # no claim of "no problems" about files that were not read: they fail the check too
+        out.append(unread_line(check.scan.unread))
     if check.baseline_written is not None:
         out.append(f"wrote {check.baseline_written}: {len(check.accepted)} problem(s) accepted")
         return "\n".join(out) + "\n"
-    summary = f"{len(check.problems)} problem(s)"
-    if check.accepted:
-        summary += f"; {len(check.accepted)} more accepted by the baseline"
-    out.append(summary if check.problems else f"no problems; {len(check.accepted)} accepted by the baseline" if check.accepted else "no problems")
+    unread = " in what was read" if check.scan.unread else ""
+    if check.problems:
+        summary = f"{len(check.problems)} problem(s){unread}"
+        summary += f"; {len(check.accepted)} more accepted by the baseline" if check.accepted else ""
+    else:
+        summary = f"no problems{unread}" + (", but not everything was read" if unread else "")
+        summary += f"; {len(check.accepted)} accepted by the baseline" if check.accepted else ""
+    out.append(summary)
     return "\n".join(out) + "\n"
 
 
@@ -73,6 +87,7 @@ def render_scan_check_json(check: ScanCheck) -> str:
             "root": check.scan.root,
             "problems": [p.to_dict() for p in check.problems],
             "accepted": [p.to_dict() for p in check.accepted],
+            "unread": list(check.scan.unread),
         },
         indent=2,
         sort_keys=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from reorg.escape import shell_quote
 from reorg.model import ReorgError
 from reorg.names import name_problem
 from reorg.scan import (
@@ -70,7 +71,16 @@ def scan_tree(
     aliases: list[Alias] = []
     notices: list[Notice] = []
     read = 0
+    named_for: list[Notice] = []  # compose files named for a host reorg cannot take
     for candidate in walker.files():
+        host = host_of(candidate.rel, maps, dev_host)
+        problem = name_problem(host)
+        if problem is not None:
+            named_for.append(Notice(candidate.rel, 1, (
+                f"host {host!r} (from the file name) {problem}; not read: name its host with "
+                f"--map {shell_quote(_glob_for(candidate.rel) + '=HOST')}"
+            )))
+            continue
         text = walker.read_text(candidate.rel, candidate.path)
         if text is None:
             continue
@@ -80,7 +90,7 @@ def scan_tree(
         source = SourceFile(
             path=candidate.rel,
             text=text,
-            host=host_of(candidate.rel, maps, dev_host),
+            host=host,
             service=walker.service_of(candidate.rel),
             dev_host=dev_host,
             sibling=walker.sibling(candidate.rel, candidate.path),
@@ -92,9 +102,11 @@ def scan_tree(
                 aliases.append(item)
             else:
                 notices.append(item)
+    dropped = {n.file for n in notices}
     occurrences = _usable(occurrences, notices)
+    dropped = {n.file for n in notices} - dropped  # files with a line whose names reorg cannot take
     resolution = resolve(occurrences, aliases, dev_host)
-    all_notices = sorted(set(notices + walker.notices), key=lambda n: (n.file, n.line, n.message))
+    all_notices = sorted(set(notices + walker.notices + named_for), key=lambda n: (n.file, n.line, n.message))
     if progress is not None and read >= PROGRESS_EVERY:
         progress(f"scan: {read} files read, {len(resolution.bindings)} bindings, {len(resolution.rows)} ports written")
     return Scan(
@@ -106,7 +118,14 @@ def scan_tree(
         notices=tuple(all_notices),
         attached=resolution.attached,
         resolution=resolution,
+        unread=tuple(sorted(walker.unread | {n.file for n in named_for} | dropped)),
     )
+
+
+def _glob_for(rel: str) -> str:
+    """A ``--map`` glob matching just this path: ``[`` bracketed, and a character a shell or
+    terminal could not carry as typed (a control character) as ``?``."""
+    return "".join("[[]" if c == "[" else c if c.isprintable() else "?" for c in rel)
 
 
 def _usable(occurrences: list[Occurrence], notices: list[Notice]) -> list[Occurrence]:

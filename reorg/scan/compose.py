@@ -33,7 +33,9 @@ from reorg.scan.reader import SourceFile
 from reorg.scan.yamlfile import yaml_root
 from reorg.scan.yamltree import Node
 
-NAME = re.compile(r"^(?:docker-)?compose(?:\.(?P<host>[A-Za-z0-9_.-]+?))?\.ya?ml$")
+# Any host part: a file named for a host reorg cannot take (``docker-compose.a b.yml``) is reported
+# by the scan, not silently passed over as if it were no compose file (reorg.scan.scan_tree).
+NAME = re.compile(r"^(?:docker-)?compose(?:\.(?P<host>[^/]+?))?\.ya?ml$")
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)|(?P<dollar>\$))")
 _TRAEFIK_PORT = re.compile(r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$")
 SELF_NAMES = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]"})

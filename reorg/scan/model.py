@@ -148,7 +148,7 @@ class Row:
 @dataclass(frozen=True)
 class Scan:
     """Everything one scan found. ``attached`` maps an occurrence to the binding key
-    (service, host) it belongs to, when one is known."""
+    (service, host) it belongs to, when one is known; ``unread`` names the files skipped whole."""
 
     root: str
     files_read: int
@@ -158,3 +158,7 @@ class Scan:
     notices: tuple[Notice, ...]
     attached: dict[Any, Any] = field(default_factory=dict)  # Occurrence -> (service, host)
     resolution: Resolution | None = None  # dangling references, listeners that lost
+    # Files a reader accepts that were not read (too large, binary, not UTF-8, not readable, a
+    # name that cannot be written out, a host name reorg cannot take) or whose lines name a
+    # service or host reorg cannot take: each also a notice.
+    unread: tuple[str, ...] = ()

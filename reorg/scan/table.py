@@ -44,6 +44,7 @@ def scan_to_dict(scan: Scan) -> dict[str, Any]:
         "format": SCAN_FORMAT,
         "root": scan.root,
         "files_read": scan.files_read,
+        "files_unread": list(scan.unread),
         "bindings": [
             {"service": b.service, "host": b.host, "port": b.port, "status": b.status, "source": b.source, "note": b.note}
             for b in scan.bindings

@@ -3,7 +3,9 @@
 Files are found with ``os.walk`` (symlinks are never followed; a symlink loop or a link out of
 the tree is a notice), in sorted order. Only files some reader accepts are opened at all; a
 file that is not a regular file (a FIFO, a socket, a device), larger than the cap, binary or
-not UTF-8 is a notice and skipped. Test, fixture and documentation folders, test files and
+not UTF-8 is a notice and skipped, and so is a file whose name is not UTF-8 (it could not be
+written out); each is also in ``unread``. Other names, hostile ones included, are read: they are
+escaped where they are shown. Test, fixture and documentation folders, test files and
 lock files are skipped by default; the skipping looks only at the path below the scanned root,
 so a tree that itself lives under ``tests/fixtures/`` is read.
 """
@@ -42,6 +44,22 @@ GENERIC = frozenset({"server", "web", "api", "app", "backend", "frontend", "admi
 GROUPS = frozenset({"apps", "services", "packages", "cmd"})
 
 
+def _representable(rel: str) -> bool:
+    """Whether a path can be written to the scan's UTF-8 tables and reports: not when the file
+    system gave bytes that are not UTF-8 (``os.walk`` keeps them as lone surrogates)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_path(rel: str) -> str:
+    """A path as reports show it: undecodable bytes as ``\\xNN`` (other characters stay; the CLI
+    shows control characters as escapes)."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A file some reader accepts: its path relative to the root, and which reader."""
@@ -66,6 +84,7 @@ class Walker:
         self.excludes = excludes
         self.max_bytes = max_bytes
         self.notices: list[Notice] = []
+        self.unread: set[str] = set()  # files (and folders) a reader would have read, skipped whole
         self.markers: set[str] = set()  # root-relative folders holding a project marker ("" = root)
 
     def excluded(self, rel: str) -> bool:
@@ -98,11 +117,19 @@ class Walker:
                 if os.path.islink(full):
                     self._check_link(rel, full)
                     continue
+                if not _representable(rel):
+                    self._skip(shown_path(rel), 1, "file name is not UTF-8 text, so it cannot be written out; skipped")
+                    continue
                 yield Candidate(rel, Path(full), reader)
 
     def _walk_error(self, exc: OSError) -> None:
         rel = os.path.relpath(exc.filename or str(self.root), str(self.root)).replace(os.sep, "/")
-        self.notices.append(Notice(rel, 1, f"folder not readable ({exc.strerror or exc}); skipped"))
+        self._skip(shown_path(rel), 1, f"folder not readable ({exc.strerror or exc}); skipped")
+
+    def _skip(self, rel: str, line: int, why: str) -> None:
+        """A file (or folder) not read at all: a notice, and counted as not read."""
+        self.notices.append(Notice(rel, line, why))
+        self.unread.add(rel)
 
     def _check_link(self, rel: str, full: str) -> None:
         """Links are not followed (their target is scanned where it lives); broken ones and
@@ -122,29 +149,29 @@ class Walker:
         try:
             info = os.lstat(path)
         except OSError as exc:
-            self.notices.append(Notice(rel, 1, f"not readable ({exc.strerror or exc}); skipped"))
+            self._skip(rel, 1, f"not readable ({exc.strerror or exc}); skipped")
             return None
         if not stat.S_ISREG(info.st_mode):
-            self.notices.append(Notice(rel, 1, "not a regular file (a folder, FIFO, socket or device); skipped"))
+            self._skip(rel, 1, "not a regular file (a folder, FIFO, socket or device); skipped")
             return None
         if info.st_size > self.max_bytes:
-            self.notices.append(Notice(rel, 1, f"larger than {self.max_bytes} bytes ({info.st_size}); skipped"))
+            self._skip(rel, 1, f"larger than {self.max_bytes} bytes ({info.st_size}); skipped")
             return None
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as handle:
                 data = handle.read(self.max_bytes + 1)
         except OSError as exc:
-            self.notices.append(Notice(rel, 1, f"not readable ({exc.strerror or exc}); skipped"))
+            self._skip(rel, 1, f"not readable ({exc.strerror or exc}); skipped")
             return None
         if b"\0" in data[:8192]:
-            self.notices.append(Notice(rel, 1, "binary file; skipped"))
+            self._skip(rel, 1, "binary file; skipped")
             return None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            self.notices.append(Notice(rel, line, "not UTF-8 text; skipped"))
+            self._skip(rel, line, "not UTF-8 text; skipped")
             return None
         return text
 
