@@ -59,3 +59,17 @@ def test_readme_shows_what_the_command_prints(command, out, with_stderr, tmp_pat
     assert matches(normalised("\n".join(shown)).splitlines(), normalised(printed).splitlines()), (
         "README's block:\n" + "\n".join(shown) + "\n\nprinted now:\n" + printed
     )
+
+
+def test_readme_shows_the_bad_input_line_check_prints(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "current.csv").write_bytes((ROOT / "data" / "current.csv").read_bytes())
+    lines = (ROOT / "data" / "target.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[6].split(",")
+    cells[lines[0].split(",").index("port")] = "http"
+    lines[6] = ",".join(cells)
+    (tmp_path / "data" / "target.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "reorg", "check"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())  # prose lines wrap
+    assert f"Bad input is one line on stderr, `{done.stderr.strip()}`, with exit code 2" in readme, done.stderr
