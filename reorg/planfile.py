@@ -39,7 +39,7 @@ from reorg.render import render_runbook
 from reorg.safeio import load_json, read_bytes, shorten
 
 TOP_KEYS = ("format", "strategy", "options", "inputs", "metrics", "steps", "notes")
-OPTIONAL_TOP_KEYS = ("held",)  # added within reorg-plan/1: files without it still read
+OPTIONAL_TOP_KEYS = ("held", "pairs")  # added within reorg-plan/1: files without it still read
 BASE_KEYS = ("service", "host", "port", "status")
 # Optional in a held record: the table line, and current.csv's source and note where not blank
 # (the runbook's Change text comes from them).
@@ -66,6 +66,8 @@ class PlanFile:
     # Every binding of the current table before the plan, (service, host, port, status): what
     # execution's checks rely on. None for a plan written before plans carried it.
     base: tuple[Binding, ...] | None = None
+    # (frontend, backend) services of the tables' pair columns: the steps shown as done together.
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -85,7 +87,7 @@ def plan_to_dict(plan: Plan, instance: Instance) -> dict[str, Any]:
         "steps": [s.to_dict() for s in plan.steps],
         "notes": list(plan.notes),
         "held": base_rows(instance),
-    }
+    } | ({"pairs": [list(pair) for pair in instance.pairs]} if instance.pairs else {})
 
 
 def base_rows(instance: Instance) -> list[dict[str, Any]]:
@@ -287,7 +289,18 @@ def read_plan(path: Path) -> PlanFile:
             f"(invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg})"
         ) from exc
     plan, inputs, base = _plan_from_dict(obj, str(path))
-    return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path, base=base)
+    return PlanFile(plan=plan, sha256=sha, inputs=inputs, path=path, base=base, pairs=_parse_pairs(obj, str(path)))
+
+
+def _parse_pairs(obj: object, source: str) -> tuple[tuple[str, str], ...]:
+    """The optional ``pairs``: a list of [frontend, backend] service names."""
+    raw = obj.get("pairs", []) if isinstance(obj, dict) else []
+    ok = isinstance(raw, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) and n for n in p) for p in raw
+    )
+    if not ok:
+        raise ReorgError(f"{source}: 'pairs' must be a list of [frontend, backend] service names")
+    return tuple((p[0], p[1]) for p in raw)
 
 
 def plan_from_dict(obj: object, source: str) -> tuple[Plan, dict[str, Any]]:

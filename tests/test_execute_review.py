@@ -143,3 +143,10 @@ def test_undo_cancels_a_started_step_after_asking(bundled: Path, monkeypatch):
     assert _events(bundled)[-1] == ("cancelled", 3)
     assert "cancelled" in run("history").stdout
     assert "after a mistaken `reorg next 3`: cancels the start" in run("undo", "--help").stdout
+
+
+def test_next_says_which_step_it_pairs_with(bundled: Path):
+    result = run("next", "1", "--no-probe")
+    assert result.exit_code == 0, result.output
+    assert "Pair with 2:" in result.stdout  # the runbook: "1. arcade-server: 3011 → 3035 · pair with 2"
+    assert "pair with 2" in (bundled / "reorg.md").read_text()

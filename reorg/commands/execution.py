@@ -109,11 +109,12 @@ class Execution:
         """The plan's word on the step's binding (source, note, table line, host OS) for its text."""
         os = dict(self.plan.options.host_os).get(step.host, "")
         binding = next((b for b in self.planfile.base or () if b.key == (step.service, step.host)), None)
+        partners = _pair_partners(self.planfile).get(step.step, ())
         if binding is None:
-            return StepContext(os=os)
+            return StepContext(os=os, partners=partners)
         table = PurePosixPath(str(self.planfile.inputs.get("current", {}).get("path", ""))).name
         line = (f"{table}:{binding.line}" if table else f"line {binding.line}") if binding.line else ""
-        return StepContext(binding.source, binding.note, line, os)
+        return StepContext(binding.source, binding.note, line, os, partners)
 
     def started(self) -> Journal:
         """The journal to append to, a new one on the first write."""
@@ -127,6 +128,21 @@ class Execution:
         for event in self.journal.events if self.journal else ():
             replayer.apply(event)
         return replayer
+
+
+def _pair_partners(planfile: PlanFile) -> dict[int, tuple[int, ...]]:
+    """Step number -> its pair partners' steps on the same host (final arrivals), as the runbook."""
+    arrival = {
+        (s.service, s.host): s.step for s in planfile.plan.steps if s.kind in (StepKind.MOVE, StepKind.FROM_TEMP)
+    }
+    partners: dict[int, set[int]] = {}
+    for front, back in planfile.pairs:
+        for (service, host), number in arrival.items():
+            other = arrival.get((back, host)) if service == front else None
+            if other is not None:
+                partners.setdefault(number, set()).add(other)
+                partners.setdefault(other, set()).add(number)
+    return {n: tuple(sorted(p)) for n, p in partners.items()}
 
 
 def _find_table(planfile: PlanFile, table: str = "current") -> tuple[Path | None, str]:
@@ -259,7 +275,7 @@ def plan_instance(planfile: PlanFile) -> Instance:
             goals.append(Goal(binding.service, binding.host, binding.port, binding.port))
         else:
             goals.append(Goal(binding.service, binding.host, binding.port, final.to_port))
-    return Instance(bindings=tuple(bindings), goals=tuple(goals))
+    return Instance(bindings=tuple(bindings), goals=tuple(goals), pairs=planfile.pairs)
 
 
 def verify_planfile(planfile: PlanFile) -> None:
