@@ -239,6 +239,7 @@ def refuse_replacing_executed_plan(plan: Plan, instance: Instance, out: Path, na
 # ---- compare (issue 4) -----------------------------------------------------------------------
 
 
+@no_gc()
 def compare(
     current: Path,
     target: Path,
@@ -258,22 +259,6 @@ def compare(
     each candidate gets an equal share of what is left for planning. ``prefer``: what the
     recommendation minimises first (``reorg.comparison.recommend``).
     """
-    with no_gc():
-        return _compare(current, target, options, candidates, caps, out, progress, hosts, deadline, prefer)
-
-
-def _compare(
-    current: Path,
-    target: Path,
-    options: PlanOptions,
-    candidates: list[Candidate],
-    caps: list[int | None],
-    out: Path | None = None,
-    progress: Progress | None = None,
-    hosts: Path | None = None,
-    deadline: Deadline | None = None,
-    prefer: Preference = Preference.MOVES,
-) -> Comparison:
     from reorg.commands.target import with_temp_avoid
 
     deadline = deadline or Deadline(options.time_limit)
