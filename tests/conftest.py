@@ -39,6 +39,16 @@ def write_csv(tmp_path: Path):
 
 
 @pytest.fixture
+def ports():
+    """Real ports on 127.0.0.1 (``execsupport.Ports``), all closed after the test."""
+    from execsupport import Ports
+
+    held = Ports()
+    yield held
+    held.close_all()
+
+
+@pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch) -> Path:
     """Run in tmp_path, with no ``REORG_HERE`` from the caller's environment."""
     monkeypatch.chdir(tmp_path)

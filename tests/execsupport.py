@@ -54,3 +54,35 @@ class Listeners:
     def close(self) -> None:
         for sock in self.sockets.values():
             sock.close()
+
+
+class Ports:
+    """Real ports on 127.0.0.1: ``listen()`` one that answers, ``closed()`` one that refuses."""
+
+    def __init__(self):
+        self.sockets: list[socket.socket] = []
+
+    def listen(self, port: int = 0) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        self.sockets.append(sock)
+        return sock.getsockname()[1]
+
+    def stop(self, port: int) -> None:
+        for sock in [s for s in self.sockets if s.getsockname()[1] == port]:
+            sock.close()
+            self.sockets.remove(sock)
+
+    @staticmethod
+    def closed() -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        return port
+
+    def close_all(self) -> None:
+        for sock in self.sockets:
+            sock.close()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from test_execute import Ports, write_plan
+from test_execute import write_plan
 from typer.testing import CliRunner
 
+from execsupport import Ports
 from reorg import journal as jr
 from reorg.cli import EXAMPLES, app
 
@@ -133,13 +134,6 @@ def test_detailed_exitcode_says_whether_there_is_anything_to_do(tmp_path: Path):
 
 
 # ---- status ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ports():
-    held = Ports()
-    yield held
-    held.close_all()
 
 
 def test_status_exits_1_while_a_step_is_failed(tmp_path: Path, monkeypatch, ports: Ports):

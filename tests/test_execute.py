@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from execsupport import Ports
 from reorg import journal as jr
 from reorg import replay as rp
 from reorg.cli import app
@@ -297,46 +298,7 @@ def test_journal_override(demo: Path, tmp_path: Path):
     assert run_json("status", "--journal", str(other))["done"] == [1]
 
 
-# ---- probes against 127.0.0.1 ---------------------------------------------------------------------------
-
-
-class Ports:
-    """Real ports on 127.0.0.1: ``listen()`` one that answers, ``closed()`` one that refuses."""
-
-    def __init__(self):
-        self.sockets: list[socket.socket] = []
-
-    def listen(self, port: int = 0) -> int:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen()
-        self.sockets.append(sock)
-        return sock.getsockname()[1]
-
-    def stop(self, port: int) -> None:
-        for sock in [s for s in self.sockets if s.getsockname()[1] == port]:
-            sock.close()
-            self.sockets.remove(sock)
-
-    @staticmethod
-    def closed() -> int:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        return port
-
-    def close_all(self) -> None:
-        for sock in self.sockets:
-            sock.close()
-
-
-@pytest.fixture
-def ports():
-    held = Ports()
-    yield held
-    held.close_all()
+# ---- probes against 127.0.0.1 (Ports and the ports fixture: execsupport, conftest) --------------------
 
 
 def test_probes_on_dev_drive_next_done_and_undo(tmp_path: Path, monkeypatch, ports: Ports):
